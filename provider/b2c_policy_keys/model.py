@@ -1,0 +1,231 @@
+"""The domain: key sets, keys, their ids and their dates, as the Graph service describes them.
+
+Kept free of HTTP and of Pulumi so the client, the resources, the CLI and the tests share one reading of the
+service's JSON (see docs: ../shared/reference/graph-policy-keys.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+KEYSET_PREFIX = "B2C_1A_"
+BACKUP_SUFFIX = ".bak"
+
+#: Portal names are letters, digits, ``_`` and ``-``. The service's own limit is undocumented; 128 characters
+#: (prefix included) is the decision recorded in the README.
+KEYSET_NAME_RULE = "letters, digits, '_' and '-' only"
+KEYSET_ID_MAX_LENGTH = 128
+_KEYSET_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+USES = ("sig", "enc")
+KEY_TYPES = ("RSA", "oct")
+STATUSES = ("enabled", "disabled")
+
+
+def normalise_keyset_id(name: str) -> str:
+    """The id the service gives a key set created as ``name``: ``B2C_1A_`` is added unless already there."""
+    name = name.strip()
+    return name if name.startswith(KEYSET_PREFIX) else KEYSET_PREFIX + name
+
+
+def keyset_name_problems(name: object) -> list[str]:
+    """Why ``name`` cannot name a key set (empty when it can); offline, for check()."""
+    if not isinstance(name, str):
+        return [f"must be a string, got {type(name).__name__}"]
+    if not name.strip():
+        return ["must not be empty"]
+    if name != name.strip():
+        return ["must not start or end with whitespace"]
+    bare = name[len(KEYSET_PREFIX) :] if name.startswith(KEYSET_PREFIX) else name
+    problems = []
+    if not bare:
+        problems.append(f"needs a name after the {KEYSET_PREFIX} prefix")
+    elif not _KEYSET_NAME_RE.match(bare):
+        problems.append(f"may contain {KEYSET_NAME_RULE}")
+    if len(normalise_keyset_id(name)) > KEYSET_ID_MAX_LENGTH:
+        problems.append(f"must be at most {KEYSET_ID_MAX_LENGTH} characters including the {KEYSET_PREFIX} prefix")
+    return problems
+
+
+def normalise_kty(kty: str) -> str:
+    """``RSA`` or ``oct`` whatever case the service answered in (it shows ``OCT`` too)."""
+    return "RSA" if kty.upper() == "RSA" else "oct" if kty.upper() == "OCT" else kty
+
+
+# --- dates -------------------------------------------------------------------------------------------------
+
+
+def epoch_to_datetime(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def datetime_to_epoch(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError("a datetime must be timezone-aware (for example datetime(..., tzinfo=timezone.utc))")
+    return int(moment.timestamp())
+
+
+def iso_utc(seconds: int) -> str:
+    """ISO-8601 in UTC with a ``Z``, as outputs show dates."""
+    return epoch_to_datetime(seconds).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+#: Epoch seconds this large are almost certainly milliseconds (a known community bug); year 5138 in seconds.
+_MAX_EPOCH_SECONDS = 10**11
+
+
+def parse_moment(value: object) -> int:
+    """Epoch seconds from a timezone-aware ``datetime``, an ISO-8601 string with an offset or ``Z``, or epoch seconds.
+
+    Raises ``ValueError`` with a message fit to show the user (it never echoes a huge input in full).
+    """
+    if isinstance(value, bool):
+        raise ValueError("must be a date, not a boolean")
+    if isinstance(value, datetime):
+        return datetime_to_epoch(value)
+    if isinstance(value, int | float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("must be a finite number of seconds since the epoch")
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError("epoch seconds must be a whole number")
+        seconds = int(value)
+        if seconds < 0 or seconds >= _MAX_EPOCH_SECONDS:
+            raise ValueError(
+                "epoch seconds must be between 0 and 10^11 (milliseconds are not accepted: divide by 1000)"
+            )
+        return seconds
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return parse_moment(int(text))
+        try:
+            moment = datetime.fromisoformat(text.replace("z", "Z"))
+        except ValueError:
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            raise ValueError(f"{shown!r} is not an ISO-8601 date (use e.g. 2027-01-31T00:00:00Z)") from None
+        if moment.tzinfo is None:
+            raise ValueError("an ISO-8601 date needs an offset or 'Z' (e.g. 2027-01-31T00:00:00Z)")
+        seconds = int(moment.timestamp())
+        if seconds < 0 or seconds >= _MAX_EPOCH_SECONDS:
+            raise ValueError("must be between 1970 and the year 5000")
+        return seconds
+    raise ValueError(
+        f"must be a timezone-aware datetime, an ISO-8601 string or epoch seconds, not {type(value).__name__}"
+    )
+
+
+def now_epoch() -> int:
+    return int(datetime.now(tz=UTC).timestamp())
+
+
+# --- keys and key sets ---------------------------------------------------------------------------------------
+
+
+def _optional_int(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a number, got {type(value).__name__}")
+    return int(float(value))
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of a key set as the service shows it: never any secret material."""
+
+    kid: str
+    kty: str
+    use: str
+    nbf: int | None = None
+    exp: int | None = None
+    status: str = "enabled"
+    n: str | None = None
+    e: str | None = None
+    x5c: tuple[str, ...] = ()
+    x5t: str | None = None
+
+    @property
+    def not_before(self) -> datetime | None:
+        return None if self.nbf is None else epoch_to_datetime(self.nbf)
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return None if self.exp is None else epoch_to_datetime(self.exp)
+
+    @property
+    def enabled(self) -> bool:
+        return self.status != "disabled"
+
+    def is_valid_at(self, now: int) -> bool:
+        """Whether the service would consider this key for the active one at ``now``."""
+        return self.enabled and (self.nbf is None or self.nbf <= now) and (self.exp is None or now < self.exp)
+
+    @classmethod
+    def from_graph(cls, body: Mapping[str, Any]) -> Key:
+        """Read a trustFrameworkKey; tolerant of case (``OCT``), absent status and extra fields."""
+        kid = body.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise ValueError("the key has no 'kid'")
+        x5c = body.get("x5c") or ()
+        status = body.get("status")
+        return cls(
+            kid=kid,
+            kty=normalise_kty(str(body.get("kty") or "")),
+            use=str(body.get("use") or ""),
+            nbf=_optional_int(body.get("nbf")),
+            exp=_optional_int(body.get("exp")),
+            # Older answers carry no status; the key is then enabled (undocumented, see README).
+            status=str(status) if status else "enabled",
+            n=body.get("n") or None,
+            e=body.get("e") or None,
+            x5c=tuple(str(c) for c in x5c) if isinstance(x5c, list | tuple) else (),
+            x5t=body.get("x5t") or None,
+        )
+
+    def to_output(self) -> dict[str, Any]:
+        """The plain-dict shape resources and the CLI show: epoch seconds and ISO-8601 UTC side by side."""
+        return {
+            "kid": self.kid,
+            "kty": self.kty,
+            "use": self.use,
+            "not_before": self.nbf,
+            "not_before_iso": None if self.nbf is None else iso_utc(self.nbf),
+            "expires_at": self.exp,
+            "expires_at_iso": None if self.exp is None else iso_utc(self.exp),
+            "status": self.status,
+        }
+
+
+def active_key(keys: Iterable[Key], now: int | None = None) -> Key | None:
+    """The key the service treats as active: valid now, greatest ``nbf``; keys without ``nbf`` rank lowest."""
+    at = now_epoch() if now is None else now
+    candidates = [k for k in keys if k.is_valid_at(at)]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda k: -1 if k.nbf is None else k.nbf)
+
+
+@dataclass(frozen=True)
+class KeySet:
+    id: str
+    keys: tuple[Key, ...] = field(default_factory=tuple)
+
+    def key(self, kid: str) -> Key | None:
+        return next((k for k in self.keys if k.kid == kid), None)
+
+    def active_key(self, now: int | None = None) -> Key | None:
+        return active_key(self.keys, now)
+
+    @classmethod
+    def from_graph(cls, body: Mapping[str, Any]) -> KeySet:
+        keyset_id = body.get("id")
+        if not isinstance(keyset_id, str) or not keyset_id:
+            raise ValueError("the key set has no 'id'")
+        keys = body.get("keys") or []
+        if not isinstance(keys, list):
+            raise ValueError("the key set's 'keys' is not a list")
+        return cls(id=keyset_id, keys=tuple(Key.from_graph(k) for k in keys))
