@@ -134,7 +134,10 @@ class GraphService:
             if not writes:
                 self._spend_latency()
                 return self._read(route, query)
-            flight = normalise_keyset_id(payload.get("id") or "") if route.kind == "collection" else route.keyset_id
+            name = payload.get("id")
+            flight = route.keyset_id
+            if route.kind == "collection":
+                flight = normalise_keyset_id(name) if isinstance(name, str) else ""
             with self._write_in_flight(flight):
                 self._spend_latency()
                 return self._write(method, route, payload)
