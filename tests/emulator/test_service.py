@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Pki
 
 from b2c_policy_keys.emulator.envelope import RequestIds
 from b2c_policy_keys.emulator.principal import READ_ROLE, READ_WRITE_ROLE, Principal
@@ -19,6 +18,7 @@ from b2c_policy_keys.emulator.refusals import PERMISSION_MESSAGE
 from b2c_policy_keys.emulator.service import GraphService, Reply
 from b2c_policy_keys.emulator.store import DB_FILE, Store
 from b2c_policy_keys.model import now_epoch
+from conftest import Pki
 
 TENANT = "b2c00000-0000-4000-8000-000000000001"
 WRITER = Principal("writer", frozenset({READ_WRITE_ROLE}))
