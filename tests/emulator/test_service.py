@@ -20,6 +20,8 @@ from b2c_policy_keys.emulator.store import DB_FILE, Store
 from b2c_policy_keys.model import now_epoch
 from conftest import Pki
 
+from .pki import Pki
+
 TENANT = "b2c00000-0000-4000-8000-000000000001"
 WRITER = Principal("writer", frozenset({READ_WRITE_ROLE}))
 READER = Principal("reader", frozenset({READ_ROLE}))
