@@ -137,8 +137,8 @@ def test_twenty_keys_in_one_set_in_parallel(host: ProviderHost, emulator: Emulat
         )
     kids = {s.outputs["kid"] for s in states}
     assert len(kids) == 20
-    assert {k.kid for k in graph.get_keyset("B2C_1A_Many").keys} == kids
     assert request_summary(emulator) == ["POST uploadSecret"] * 20
+    assert {k.kid for k in graph.get_keyset("B2C_1A_Many").keys} == kids
 
 
 def test_destroy_disables_the_key(host: ProviderHost, emulator: Emulator, graph: Any) -> None:
