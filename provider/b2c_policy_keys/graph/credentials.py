@@ -169,7 +169,11 @@ class TokenSource:
         """The token endpoint said no: keep its AADSTS code and description, never the credential."""
         description = str(result.get("error_description") or result.get("error") or "no token was issued")
         first_line = description.splitlines()[0] if description else ""
-        code = first_line.split(":", 1)[0] if first_line.startswith("AADSTS") else result.get("error")
+        code = result.get("error")
+        if first_line.startswith("AADSTS") and ":" in first_line:
+            head, _, rest = first_line.partition(":")
+            code, first_line = head.strip(), rest.strip()
+        first_line = first_line.split(" Trace ID:")[0]
         for secret in (self._settings.client_secret, self._settings.client_certificate_password):
             if secret:
                 first_line = first_line.replace(secret, "***")

@@ -54,13 +54,14 @@ class Transport:
         settings: Settings,
         session: requests.Session | None = None,
         tokens: TokenSource | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
         self.settings = settings
         self._session = session or shared_session()
         options = RequestOptions.for_settings(settings)
         self._send_options = options.as_kwargs()
         self.tokens = tokens or TokenSource(settings, MsalHttpClient(self._session, options))
-        self._policy = RetryPolicy(settings.retry_timeout)
+        self.policy = policy or RetryPolicy(settings.retry_timeout)
         self.base_url = settings.graph_url + "/beta"
 
     def request(self, method: str, path: str, *, body: Any = None, secrets: Iterable[str] = ()) -> Answer:
@@ -69,7 +70,7 @@ class Transport:
         payload = None if body is None else json.dumps(body).encode()
         hidden = tuple(secrets)
         try:
-            answer: Answer = self._policy.retrying()(self._send, method, url, payload, hidden)
+            answer: Answer = self.policy.retrying()(self._send, method, url, payload, hidden)
         except RetryableAnswer as exhausted:
             raise exhausted.error from None
         except RetryableConnection as exhausted:
