@@ -18,7 +18,6 @@ from b2c_policy_keys.emulator.refusals import PERMISSION_MESSAGE
 from b2c_policy_keys.emulator.service import GraphService, Reply
 from b2c_policy_keys.emulator.store import DB_FILE, Store
 from b2c_policy_keys.model import now_epoch
-from conftest import Pki
 
 from .pki import Pki
 
