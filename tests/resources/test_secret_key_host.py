@@ -118,14 +118,27 @@ def test_lost_upload_response_adopts_the_key_instead_of_uploading_twice(
     host: ProviderHost, emulator: Emulator, graph: Any
 ) -> None:
     keyset = _keyset(host)
-    host.up(SecretKeyProvider(), "earlier", _secret(keyset, value="earlier-value"))  # a known key with other dates
+    dates = {"not_before": "2030-01-01T00:00:00Z", "expires_at": "2031-01-01T00:00:00Z"}
+    # A key this run already created, with the very same use and dates: it must not be mistaken for the lost one.
+    earlier = host.up(SecretKeyProvider(), "earlier", _secret(keyset, value="earlier-value", **dates))
     emulator.clear_requests()
     emulator.add_fault(method="POST", path_regex="uploadSecret", kind="drop_after", count=1)
-    state = host.up(SecretKeyProvider(), "s", _secret(keyset, expires_at="2098-01-01T00:00:00Z"))
-    assert request_summary(emulator) == ["POST uploadSecret", "GET keySet"]
+    state = host.up(SecretKeyProvider(), "s", _secret(keyset, **dates))
+    assert request_summary(emulator) == ["POST uploadSecret", "GET keySet"]  # read and adopt, no second upload
     live = graph.get_keyset("B2C_1A_ClientSecret")
     assert len(live.keys) == 2
-    assert state.outputs["kid"] in {k.kid for k in live.keys}
+    assert state.outputs["kid"] != earlier.outputs["kid"]
+    assert {k.kid for k in live.keys} == {earlier.outputs["kid"], state.outputs["kid"]}
+
+
+def test_upload_that_never_arrived_is_sent_again(host: ProviderHost, emulator: Emulator, graph: Any) -> None:
+    keyset = _keyset(host)
+    emulator.clear_requests()
+    emulator.add_fault(method="POST", path_regex="uploadSecret", kind="drop_before", count=1)
+    state = host.up(SecretKeyProvider(), "s", _secret(keyset))
+    summary = request_summary(emulator)
+    assert summary[-2:] == ["GET keySet", "POST uploadSecret"] and summary.count("POST uploadSecret") == 2
+    assert [k.kid for k in graph.get_keyset("B2C_1A_ClientSecret").keys] == [state.outputs["kid"]]
 
 
 def test_twenty_keys_in_one_set_in_parallel(host: ProviderHost, emulator: Emulator, graph: Any) -> None:
