@@ -5,10 +5,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
 from b2c_policy_keys import KeySetProvider, SecretKeyProvider
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.model import now_epoch
-from support.host import UNKNOWN, ProviderHost, State, graph_requests, request_summary
+from support.host import UNKNOWN, ProviderError, ProviderHost, State, graph_requests, request_summary
 
 EXPIRES = "2099-12-31T23:59:59Z"
 
@@ -161,3 +163,10 @@ def test_destroy_disables_the_key(host: ProviderHost, emulator: Emulator, graph:
     host.destroy(state)
     assert request_summary(emulator) == ["PATCH keys_v2"]
     assert graph.get_keyset("B2C_1A_ClientSecret").key(state.outputs["kid"]).status == "disabled"
+
+
+def test_missing_key_set_is_a_clear_error_naming_keyset_id(host: ProviderHost) -> None:
+    with pytest.raises(ProviderError) as failed:
+        host.up(SecretKeyProvider(), "s", {"keyset_id": "Nowhere", "value": "v", "expires_at": EXPIRES})
+    assert "keyset_id: the key set B2C_1A_Nowhere does not exist" in failed.value.details
+    assert "Declare it with a KeySet" in failed.value.details

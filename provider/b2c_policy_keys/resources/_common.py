@@ -195,6 +195,15 @@ def add_key_once(
     with client.keyset_lock(keyset_id):
         try:
             key = add()
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"keyset_id: the key set {keyset_id} does not exist",
+                status=exc.status,
+                code=exc.code,
+                request_id=exc.request_id,
+                client_request_id=exc.client_request_id,
+                hint="Declare it with a KeySet and pass its keyset_id, or correct keyset_id.",
+            ) from None
         except OutcomeUnknownError:
             known = created_kids(keyset_id)
             keyset = client.get_keyset(keyset_id)
