@@ -11,8 +11,8 @@ import hashlib
 import hmac
 import secrets
 import threading
-from collections.abc import Callable, Mapping
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -175,6 +175,23 @@ def remember_created(keyset_id: str, kid: str) -> None:
 def created_kids(keyset_id: str) -> frozenset[str]:
     with _created_kids_lock:
         return frozenset(_created_kids.get(keyset_id, ()))
+
+
+@contextmanager
+def keyset_writes(client: GraphClient, keyset_id: str) -> Iterator[None]:
+    """Hold the client's per-key-set lock around a read-then-write, so adds and reconciliation never interleave."""
+    with client.keyset_lock(keyset_id):
+        yield
+
+
+def adoptable_key(keyset: model.KeySet, *, use: str, nbf: int | None, exp: int | None) -> model.Key | None:
+    """The key a lost add created: same use and dates, and not one this process already knows it created.
+
+    Call it holding ``keyset_writes``; ``add_key_once`` does the whole dance.
+    """
+    known = created_kids(keyset.id)
+    matches = same_use_and_dates(use=use, nbf=nbf, exp=exp)
+    return next((k for k in keyset.keys if k.kid not in known and matches(k)), None)
 
 
 def same_use_and_dates(*, use: str, nbf: int | None, exp: int | None) -> Callable[[model.Key], bool]:
