@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "b2c_policy_keys.cli.list_cmd",
     "b2c_policy_keys.cli.show_cmd",
     "b2c_policy_keys.cli.expiring_cmd",
+    "b2c_policy_keys.cli.emulator_cmd",
 )
 
 EXIT_OK = 0
