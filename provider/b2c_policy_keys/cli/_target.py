@@ -38,7 +38,7 @@ _EMULATOR_CONFIG = {
 }
 
 #: Where a running ``b2c-keys emulator --data DIR`` leaves its JSON line, for ``--emulator DIR``.
-EMULATOR_INFO_FILE = "emulator.json"
+EMULATOR_INFO_FILE = "running.json"
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
