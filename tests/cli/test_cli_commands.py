@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from b2c_policy_keys.graph import GraphClient, client_for, resolve_settings
 
 from b2c_policy_keys.cli import COMMAND_MODULES, build_parser
-from b2c_policy_keys.graph import GraphClient, client_for, resolve_settings
 from b2c_policy_keys.model import now_epoch
 
 B2C_KEYS = str(Path(sys.executable).with_name("b2c-keys"))

@@ -7,10 +7,13 @@ to know which key set, what it already holds, and what to do instead.
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from b2c_policy_keys.errors import B2CKeysError, GraphError
-from b2c_policy_keys.graph import GraphClient
 from b2c_policy_keys.model import KeySet
+
+if TYPE_CHECKING:
+    from b2c_policy_keys.graph import GraphClient
 
 #: Codes the service answers when a key's type or use differs from the rest of its set.
 FAMILY_CODES = frozenset({"AADB2C95032", "AADB2C95042", "AADB2C90215"})

@@ -8,8 +8,9 @@ in ``diff()``: PEM or DER spellings of one certificate never show as a change, a
 from __future__ import annotations
 
 import base64
+import contextlib
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from cryptography import x509
@@ -18,9 +19,11 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from b2c_policy_keys import certificates, model
 from b2c_policy_keys.errors import GraphError, NotFoundError, OutcomeUnknownError
-from b2c_policy_keys.graph import GraphClient
 from b2c_policy_keys.resources import _common as c
 from b2c_policy_keys.resources._family import family_error, is_family_refusal
+
+if TYPE_CHECKING:
+    from b2c_policy_keys.graph import GraphClient
 
 #: uploadCertificate and uploadPkcs12 always make RSA signing keys.
 CERTIFICATE_KTY = "RSA"
@@ -96,7 +99,9 @@ class CertificateBackedProvider(c.B2CProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = []
-        if c.is_unknown(c.plain(news.get("keyset_id"))) or not c.same_keyset(olds.get("keyset_id"), news.get("keyset_id")):
+        if c.is_unknown(c.plain(news.get("keyset_id"))) or not c.same_keyset(
+            olds.get("keyset_id"), news.get("keyset_id")
+        ):
             replaces.append("keyset_id")
         new_thumbprint = c.plain(news.get("certificate_thumbprint"))
         material_unknown = any(c.is_unknown(c.plain(news.get(p))) for p in self.material_props)
@@ -118,7 +123,9 @@ class CertificateBackedProvider(c.B2CProvider):
                 key = self._reconcile_lost_upload(client, keyset_id, facts.x5t, props)
             except GraphError as error:
                 if is_family_refusal(error):
-                    raise family_error(client, keyset_id, kty=CERTIFICATE_KTY, use=CERTIFICATE_USE, error=error) from None
+                    raise family_error(
+                        client, keyset_id, kty=CERTIFICATE_KTY, use=CERTIFICATE_USE, error=error
+                    ) from None
                 raise self._explain(error, props) from None
             c.remember_created(keyset_id, key.kid)
             if not c.as_bool(props.get("enabled"), True):
@@ -152,10 +159,8 @@ class CertificateBackedProvider(c.B2CProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         # B2C cannot delete one key: deleting the resource disables the key, which is then never active again.
         keyset_id, kid = c.split_key_id(id_, props)
-        try:
+        with contextlib.suppress(NotFoundError):  # the key or its key set is gone already
             self.client().set_key_status(keyset_id, kid, "disabled")
-        except NotFoundError:
-            pass
 
     # --- what each kind supplies ------------------------------------------------------------------------------
 
@@ -170,9 +175,7 @@ class CertificateBackedProvider(c.B2CProvider):
 
     # --- shared -------------------------------------------------------------------------------------------------
 
-    def _reconcile_lost_upload(
-        self, client: GraphClient, keyset_id: str, x5t: str, props: dict[str, Any]
-    ) -> model.Key:
+    def _reconcile_lost_upload(self, client: GraphClient, keyset_id: str, x5t: str, props: dict[str, Any]) -> model.Key:
         """The upload may have happened: adopt the key carrying this certificate, upload again only if none did."""
         known = c.created_kids(keyset_id)
         for key in client.get_keyset(keyset_id).keys:

@@ -6,6 +6,7 @@ Every IEF tenant starts with two: an RSA signing key (``TokenSigningKeyContainer
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -130,10 +131,8 @@ class GeneratedKeyProvider(c.B2CProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         # B2C cannot delete one key: deleting the resource disables the key, which is then never active again.
         keyset_id, kid = c.split_key_id(id_, props)
-        try:
+        with contextlib.suppress(NotFoundError):  # the key or its key set is gone already
             self.client().set_key_status(keyset_id, kid, "disabled")
-        except NotFoundError:
-            pass
 
     def _reconcile_lost_generate(self, keyset_id: str, *, kty: str, use: str, nbf: int, exp: int | None) -> model.Key:
         """The generateKey may have happened: adopt the key it made, generate again only if none appeared."""

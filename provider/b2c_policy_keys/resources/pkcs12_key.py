@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from cryptography import x509
@@ -17,7 +17,6 @@ from pulumi.dynamic import CheckFailure, CheckResult, Resource
 
 from b2c_policy_keys import certificates, model
 from b2c_policy_keys.errors import GraphError
-from b2c_policy_keys.graph import GraphClient
 from b2c_policy_keys.resources import _common as c
 from b2c_policy_keys.resources.certificate_key import (
     CertificateBackedProvider,
@@ -26,8 +25,11 @@ from b2c_policy_keys.resources.certificate_key import (
     expiry_warning,
 )
 
+if TYPE_CHECKING:
+    from b2c_policy_keys.graph import GraphClient
+
 #: The service's answer to a wrong password, which it also gives for an AES-256 encrypted PFX.
-WRONG_PASSWORD_CODE = "AADB2C90213"
+WRONG_PASSWORD_CODE = "AADB2C90213"  # noqa: S105 (an error code, not a password)
 
 REEXPORT_COMMAND = (
     "openssl pkcs12 -in current.pfx -nodes -out bundle.pem && "
