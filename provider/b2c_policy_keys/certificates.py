@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,10 @@ def load_certificate(text_or_bytes: str | bytes) -> x509.Certificate:
     """A certificate from PEM text, DER bytes, base64 DER, or base64 of a PEM file (what a .cer upload carries)."""
     data = text_or_bytes.encode("utf-8", "replace") if isinstance(text_or_bytes, str) else bytes(text_or_bytes)
     for _ in range(2):  # at most one base64 layer around the DER or PEM
+        if data[:1] == b"\x30":
+            # DER is binary: its last byte may be one strip() would remove (about 1 certificate in 40).
+            with contextlib.suppress(ValueError):
+                return x509.load_der_x509_certificate(data)
         stripped = data.strip()
         if _PEM_MARKER in stripped:
             try:
