@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # pyyaml ships no stubs; it comes with pulumi
 
 from b2c_policy_keys.errors import ConfigurationError
 from b2c_policy_keys.model import KEY_TYPES, USES, keyset_name_problems, normalise_keyset_id, now_epoch, parse_moment
