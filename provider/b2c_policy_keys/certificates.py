@@ -1,0 +1,165 @@
+"""X.509 and PKCS#12 helpers shared by the emulator and the certificate/PFX resources' offline checks.
+
+Pure functions over bytes and text: no network, no files. Errors are ``ValueError``s whose messages are fit to show a
+user and never contain key material or passwords.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+_PEM_MARKER = b"-----BEGIN CERTIFICATE-----"
+
+#: DER encoding of the OID 2.16.840.1.101.3.4.1.42 (aes256-CBC): tag 06, length 09, then the packed arcs.
+AES256_CBC_OID_DER = bytes.fromhex("060960864801650304012a")
+
+
+class Pkcs12PasswordError(ValueError):
+    """The PFX could not be decrypted with the password given."""
+
+
+class Pkcs12NoKeyError(ValueError):
+    """The PFX holds no private key (B2C needs one to sign or decrypt)."""
+
+
+def b64url(data: bytes) -> str:
+    """base64url without padding, as JWKs spell binary values."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _uint_b64url(value: int) -> str:
+    return b64url(value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big"))
+
+
+def decode_base64(text: str | bytes) -> bytes:
+    """Standard or url-safe base64, whitespace and missing padding tolerated; ValueError otherwise."""
+    raw = text.encode("ascii", "replace") if isinstance(text, str) else text
+    compact = b"".join(raw.split())
+    if not compact:
+        raise ValueError("is empty")
+    compact = compact.replace(b"-", b"+").replace(b"_", b"/")
+    compact += b"=" * (-len(compact) % 4)
+    try:
+        return base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("is not valid base64") from None
+
+
+def load_certificate(text_or_bytes: str | bytes) -> x509.Certificate:
+    """A certificate from PEM text, DER bytes, base64 DER, or base64 of a PEM file (what a .cer upload carries)."""
+    data = text_or_bytes.encode("utf-8", "replace") if isinstance(text_or_bytes, str) else bytes(text_or_bytes)
+    for _ in range(2):  # at most one base64 layer around the DER or PEM
+        stripped = data.strip()
+        if _PEM_MARKER in stripped:
+            try:
+                return x509.load_pem_x509_certificate(stripped[stripped.index(_PEM_MARKER) :])
+            except ValueError:
+                raise ValueError("the PEM certificate could not be parsed") from None
+        if stripped[:1] == b"\x30":
+            try:
+                return x509.load_der_x509_certificate(stripped)
+            except ValueError:
+                raise ValueError("the DER certificate could not be parsed") from None
+        try:
+            data = decode_base64(stripped)
+        except ValueError:
+            break
+    raise ValueError("not an X.509 certificate (expected PEM, DER or base64 DER)")
+
+
+@dataclass(frozen=True)
+class CertificateFacts:
+    """What a JWK and the user see of a certificate; ``n``/``e`` are None for a non-RSA public key."""
+
+    x5c: list[str]
+    x5t: str
+    thumbprint: str
+    n: str | None
+    e: str | None
+    nbf: int
+    exp: int
+    subject: str
+    key_size: int | None
+
+
+def certificate_facts(cert: x509.Certificate) -> CertificateFacts:
+    der = cert.public_bytes(serialization.Encoding.DER)
+    sha1 = hashlib.sha1(der, usedforsecurity=False).digest()
+    public = cert.public_key()
+    n = e = None
+    size = None
+    if isinstance(public, rsa.RSAPublicKey):
+        numbers = public.public_numbers()
+        n, e, size = _uint_b64url(numbers.n), _uint_b64url(numbers.e), public.key_size
+    return CertificateFacts(
+        x5c=[base64.b64encode(der).decode("ascii")],
+        x5t=b64url(sha1),
+        thumbprint=sha1.hex().upper(),
+        n=n,
+        e=e,
+        nbf=int(cert.not_valid_before_utc.timestamp()),
+        exp=int(cert.not_valid_after_utc.timestamp()),
+        subject=cert.subject.rfc4514_string(),
+        key_size=size,
+    )
+
+
+def rsa_public_jwk(public: rsa.RSAPublicKey) -> tuple[str, str]:
+    """``(n, e)`` base64url, as a JWK carries an RSA public key."""
+    numbers = public.public_numbers()
+    return _uint_b64url(numbers.n), _uint_b64url(numbers.e)
+
+
+def _looks_like_pfx(data: bytes) -> bool:
+    """A DER SEQUENCE whose first element is INTEGER 3: the PFX version (RFC 7292), whatever the password."""
+    if len(data) < 8 or data[0] != 0x30:
+        return False
+    length = data[1]
+    offset = 2 + (length & 0x7F if length & 0x80 else 0)
+    return data[offset : offset + 3] == b"\x02\x01\x03"
+
+
+def open_pkcs12(data: bytes, password: str) -> tuple[Any, x509.Certificate]:
+    """The private key and leaf certificate of a PFX.
+
+    Raises ``Pkcs12PasswordError`` when the data is a PFX the password does not open, ``Pkcs12NoKeyError`` when it
+    holds no private key, and ``ValueError`` when it is not a PFX or holds no certificate.
+    """
+    # An empty password is spelt either as no password or as an empty BMPString, depending on the tool.
+    attempts: list[bytes | None] = [password.encode("utf-8")] if password else [None, b""]
+    for attempt in attempts:
+        try:
+            key, cert, _extra = pkcs12.load_key_and_certificates(data, attempt)
+            break
+        except ValueError:
+            continue
+    else:
+        if not _looks_like_pfx(data):
+            raise ValueError("not a PKCS#12 (PFX) file")
+        raise Pkcs12PasswordError("the PFX password is incorrect")
+    if key is None:
+        raise Pkcs12NoKeyError("the PFX holds no private key")
+    if cert is None:
+        raise ValueError("the PFX holds no certificate")
+    return key, cert
+
+
+def pkcs12_uses_aes256(data: bytes) -> bool:
+    """Whether the PFX encrypts anything with AES-256-CBC, which B2C refuses (it wants TripleDES-SHA1).
+
+    PKCS#12 keeps every AlgorithmIdentifier in clear: PBES2 parameters of the shrouded key bag and of the encrypted
+    certificate bag sit outside the ciphertext, so the DER encoding of the aes256-CBC OID
+    (2.16.840.1.101.3.4.1.42, bytes ``06 09 60 86 48 01 65 03 04 01 2A``) appears in the file exactly when a bag uses
+    it. A byte search suffices (eleven fixed bytes inside random ciphertext are a 2^-88 event); a BER file whose
+    authenticated content is split into constructed OCTET STRING chunks could in theory cut the OID in two.
+    """
+    return AES256_CBC_OID_DER in data

@@ -1,0 +1,113 @@
+"""``b2c-keys emulator``: run the local Graph emulator in the foreground until SIGINT/SIGTERM.
+
+Prints one JSON line (flushed) with everything a client needs, so scripts can read it instead of polling a port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from b2c_policy_keys.emulator import DEFAULT_TENANT_ID, Emulator
+
+
+def default_data_dir() -> str:
+    """Per user, not per working directory, so ``pulumi up`` and ``pulumi refresh`` from anywhere share a tenant."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "b2c-policy-keys" / "emulator")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "emulator",
+        help="run the local Microsoft Graph emulator (HTTPS, OAuth2, B2C policy keys)",
+        description="Run the local Microsoft Graph emulator until interrupted. Prints one JSON line with "
+        "graph_url, authority_host, tenant_id, client_id, client_secret, ca_bundle and admin_url.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8443, help="port; 0 picks a free one (default: %(default)s)")
+    parser.add_argument(
+        "--data",
+        default=default_data_dir(),
+        metavar="DIR|:memory:",
+        help="data directory (tenant, keys, CA, signing keys) or :memory: (default: %(default)s)",
+    )
+    parser.add_argument("--no-tls", action="store_true", help="serve plain HTTP (debugging only: msal refuses it)")
+    parser.add_argument("--latency-ms", type=int, default=0, metavar="N", help="add N ms to every Graph request")
+    parser.add_argument(
+        "--tenant-id", default=DEFAULT_TENANT_ID, help="tenant id for a new data directory (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--clients",
+        type=Path,
+        metavar="FILE",
+        help='JSON file of extra clients: [{"client_id", "secret"?, "certificate_pem"?, "federated_subject"?, '
+        '"roles"?}]',
+    )
+    parser.add_argument(
+        "--token-lifetime", type=int, default=3600, metavar="SECONDS", help="access token lifetime (default: 3600)"
+    )
+    parser.set_defaults(func=run)
+
+
+def load_clients(path: Path) -> list[dict[str, Any]]:
+    """The ``--clients`` file: a list of client objects, or ``{"clients": [...]}``."""
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not JSON ({error.msg}): fix the file") from error
+    if isinstance(data, dict):
+        data = data.get("clients")
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise ValueError(f'{path} must hold a list of client objects or {{"clients": [...]}}')
+    return data
+
+
+def run(args: argparse.Namespace) -> int:
+    emulator = Emulator(
+        args.data,
+        host=args.host,
+        port=args.port,
+        tls=not args.no_tls,
+        latency_ms=args.latency_ms,
+        tenant_id=args.tenant_id,
+        token_lifetime_s=args.token_lifetime,
+    )
+    if args.clients is not None:
+        for spec in load_clients(args.clients):
+            emulator.add_client_from_spec(spec)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with emulator:
+            line = {
+                "graph_url": emulator.graph_url,
+                "authority_host": emulator.authority_host,
+                "tenant_id": emulator.tenant_id,
+                "client_id": emulator.client_id,
+                "client_secret": emulator.client_secret,
+                "ca_bundle": emulator.ca_bundle or None,
+                "admin_url": emulator.admin_url,
+                "readonly_client_id": emulator.readonly_client_id,
+                "msi_header": emulator.msi_header,
+                "data_dir": str(emulator.data_dir) if emulator.data_dir else None,
+            }
+            print(json.dumps(line), flush=True)
+            while not stop.wait(1.0):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("b2c-keys emulator: stopped", file=sys.stderr, flush=True)
+    return 0

@@ -1,0 +1,159 @@
+"""Injected failures: throttling, lost requests, lost answers and slowness, for retry and recovery tests.
+
+Faults apply in the order they were added to every request whose method and path match, the token endpoint
+included (the admin API never matches, so a test cannot lock itself out).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FaultKind = Literal["status", "drop_before", "drop_after", "latency"]
+KINDS: tuple[str, ...] = ("status", "drop_before", "drop_after", "latency")
+
+#: The Graph error code a ``status`` fault answers with when the fault names none.
+DEFAULT_CODES: Mapping[int, str] = {
+    400: "BadRequest",
+    401: "InvalidAuthenticationToken",
+    403: "AADB2C",
+    404: "AADB2C90073",
+    409: "AADB2C95053",
+    429: "AADB2C95043",
+    500: "AADB2C90063",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+
+DEFAULT_MESSAGES: Mapping[str, str] = {
+    "AADB2C95043": "There are too many requests at this moment. Please wait for some time and try again.",
+    "AADB2C90063": "There is a problem with the service.",
+    "AADB2C95053": "Multiple concurrent writes to the same object detected. "
+    "Please perform update operations on the same object sequentially.",
+}
+
+
+@dataclass
+class Fault:
+    kind: FaultKind
+    path_regex: re.Pattern[str]
+    method: str | None = None
+    status: int = 500
+    code: str = ""
+    message: str = ""
+    retry_after: int | None = None
+    latency_ms: int = 0
+    remaining: int | None = None  # None: every matching request
+    id: int = 0
+    hits: int = field(default=0)
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> Fault:
+        """Validate an admin-API fault; ValueError names the first problem."""
+        kind = spec.get("kind")
+        if kind not in KINDS:
+            raise ValueError(f"'kind' must be one of {', '.join(KINDS)}")
+        regex = spec.get("path_regex", "")
+        if not isinstance(regex, str):
+            raise ValueError("'path_regex' must be a string")
+        try:
+            pattern = re.compile(regex)
+        except re.error as error:
+            raise ValueError(f"'path_regex' is not a valid regular expression: {error}") from error
+        method = spec.get("method")
+        if method is not None and not isinstance(method, str):
+            raise ValueError("'method' must be a string")
+        status = _int(spec, "status", 500)
+        if kind == "status" and not 400 <= status <= 599:
+            raise ValueError("'status' must be an HTTP error status (400-599)")
+        code = spec.get("code") or DEFAULT_CODES.get(status, "UnknownError")
+        count = spec.get("count")
+        if count is not None and (not isinstance(count, int) or count < 1):
+            raise ValueError("'count' must be a positive integer")
+        retry_after = spec.get("retry_after")
+        if retry_after is not None and (not isinstance(retry_after, int) or retry_after < 0):
+            raise ValueError("'retry_after' must be a non-negative integer (seconds)")
+        return cls(
+            kind=kind,
+            path_regex=pattern,
+            method=method.upper() if method else None,
+            status=status,
+            code=str(code),
+            message=str(spec.get("message") or DEFAULT_MESSAGES.get(str(code), f"Injected fault ({status}).")),
+            retry_after=retry_after,
+            latency_ms=_int(spec, "latency_ms", 0),
+            remaining=count,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "method": self.method,
+            "path_regex": self.path_regex.pattern,
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "retry_after": self.retry_after,
+            "latency_ms": self.latency_ms,
+            "count": self.remaining,
+            "hits": self.hits,
+        }
+
+
+def _int(spec: Mapping[str, Any], name: str, default: int) -> int:
+    value = spec.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"'{name}' must be a non-negative integer")
+    return value
+
+
+class FaultBook:
+    """The active faults; thread-safe, each hit consumes one of a fault's ``count``."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._next_id = 1
+
+    def add(self, spec: Mapping[str, Any]) -> Fault:
+        fault = Fault.from_spec(spec)
+        with self._lock:
+            fault.id = self._next_id
+            self._next_id += 1
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def list(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [fault.describe() for fault in self._faults]
+
+    def take(self, method: str, path: str) -> tuple[int, Fault | None]:
+        """Consume the faults this request meets: total injected latency, then the first failing fault."""
+        latency_ms = 0
+        with self._lock:
+            for fault in list(self._faults):
+                if fault.method is not None and fault.method != method:
+                    continue
+                if not fault.path_regex.search(path):
+                    continue
+                fault.hits += 1
+                if fault.remaining is not None:
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+                if fault.kind == "latency":
+                    latency_ms += fault.latency_ms
+                    continue
+                return latency_ms, fault
+        return latency_ms, None
