@@ -82,11 +82,7 @@ def _key_resource(
         return GeneratedKey(
             name,
             keyset_id=keyset_id,
-            kty=ks.kty,
-            use=ks.use,
-            not_before=ks.not_before,
-            expires_at=ks.expires_at,
-            version=ks.version,
+            **_given(kty=ks.kty, use=ks.use, not_before=ks.not_before, expires_at=ks.expires_at, version=ks.version),
             opts=opts,
         )
     if ks.kind == "secret":
@@ -97,10 +93,7 @@ def _key_resource(
             name,
             keyset_id=keyset_id,
             value=config.require_secret(ks.value_from),
-            use=ks.use,
-            not_before=ks.not_before,
-            expires_at=ks.expires_at,
-            version=ks.version,
+            **_given(use=ks.use, not_before=ks.not_before, expires_at=ks.expires_at, version=ks.version),
             opts=opts,
         )
     if ks.kind == "certificate":
@@ -118,6 +111,11 @@ def _key_resource(
         password=config.require_secret(ks.password_from),
         opts=opts,
     )
+
+
+def _given(**inputs: Any) -> dict[str, Any]:
+    """Only the inputs the declaration sets, so each resource's own defaults apply to the rest."""
+    return {name: value for name, value in inputs.items() if value is not None}
 
 
 def _iso(moment: object) -> str | None:
