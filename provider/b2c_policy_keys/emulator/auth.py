@@ -278,7 +278,7 @@ class Authority:
     def _check_certificate_assertion(
         self, client: Client, assertion: str, header: Mapping[str, Any], audiences: Collection[str]
     ) -> None:
-        thumbprint = header.get("x5t#S256") or header.get("x5t") or ""
+        thumbprint = str(header.get("x5t#S256") or header.get("x5t") or "").rstrip("=")  # msal pads
         public_key = client.certificates.get(str(thumbprint))
         if public_key is None:
             raise OAuthError(

@@ -14,7 +14,6 @@ from types import TracebackType
 from typing import Any
 
 from b2c_policy_keys._version import __version__
-from b2c_policy_keys.emulator._standin import GraphService, Store
 from b2c_policy_keys.emulator.admin import admin_handler
 from b2c_policy_keys.emulator.auth import Authority
 from b2c_policy_keys.emulator.clients import (
@@ -30,7 +29,9 @@ from b2c_policy_keys.emulator.principal import READ_WRITE_ROLE
 from b2c_policy_keys.emulator.requestlog import RequestLog
 from b2c_policy_keys.emulator.routes import EmulatorApp
 from b2c_policy_keys.emulator.server import EmulatorHTTPServer
+from b2c_policy_keys.emulator.service import GraphService
 from b2c_policy_keys.emulator.signing import SigningKey
+from b2c_policy_keys.emulator.store import Store
 from b2c_policy_keys.emulator.tls import ensure_tls_files
 
 MEMORY = ":memory:"

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from b2c_policy_keys.emulator._standin import GraphService
 from b2c_policy_keys.emulator.auth import Authority, BearerError, ManagedIdentityError, OAuthError, unknown_tenant
 from b2c_policy_keys.emulator.clients import MANAGED_IDENTITY_CLIENT_ID
 from b2c_policy_keys.emulator.envelope import RequestIds, error_body
 from b2c_policy_keys.emulator.faults import Fault, FaultBook
 from b2c_policy_keys.emulator.requestlog import DROPPED, RequestLog
 from b2c_policy_keys.emulator.server import Request, Response
+from b2c_policy_keys.emulator.service import GraphService
 
 GRAPH_CONTENT_TYPE = (
     "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"

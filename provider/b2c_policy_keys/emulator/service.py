@@ -119,7 +119,10 @@ class GraphService:
 
     # --- the shell's entry points ------------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, query: str, body: bytes, principal: Principal, ids: RequestIds) -> Reply:
+    def handle(
+        self, method: str, path: str, query: str | Mapping[str, str], body: bytes, principal: Principal, ids: RequestIds
+    ) -> Reply:
+        """Answer one Graph request. ``query`` is the raw query string (or the shell's already-parsed mapping)."""
         method = method.upper()
         try:
             route = _route(path)
@@ -134,7 +137,10 @@ class GraphService:
             if not writes:
                 self._spend_latency()
                 return self._read(route, query)
-            flight = normalise_keyset_id(payload.get("id") or "") if route.kind == "collection" else route.keyset_id
+            name = payload.get("id")
+            flight = route.keyset_id
+            if route.kind == "collection":
+                flight = normalise_keyset_id(name) if isinstance(name, str) else ""
             with self._write_in_flight(flight):
                 self._spend_latency()
                 return self._write(method, route, payload)
@@ -206,7 +212,7 @@ class GraphService:
 
     # --- reads ---------------------------------------------------------------------------------------------------
 
-    def _read(self, route: _Route, query: str) -> Reply:
+    def _read(self, route: _Route, query: str | Mapping[str, str]) -> Reply:
         if route.kind == "collection":
             return self._list(route.version, query)
         stored = self._existing(route.keyset_id)
@@ -226,17 +232,20 @@ class GraphService:
         raw = next(k for m, k in models if m is chosen)
         return Reply(200, self._key_body(route.version, raw, action=False))
 
-    def _list(self, version: str, query: str) -> Reply:
-        params = parse_qs(query, keep_blank_values=True)
+    def _list(self, version: str, query: str | Mapping[str, str]) -> Reply:
+        if isinstance(query, str):
+            params = {name: values[-1] for name, values in parse_qs(query, keep_blank_values=True).items()}
+        else:
+            params = dict(query)
         top = DEFAULT_PAGE_SIZE
         if "$top" in params:
-            text = params["$top"][-1]
+            text = params["$top"]
             if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_SIZE:
                 raise refusals.bad_query(f"Invalid $top value '{text}': expected an integer from 1 to {MAX_PAGE_SIZE}.")
             top = int(text)
         after = 0
         if "$skiptoken" in params:
-            token = params["$skiptoken"][-1]
+            token = params["$skiptoken"]
             if not token.isdigit():
                 raise refusals.bad_query("Invalid $skiptoken value.")
             after = int(token)

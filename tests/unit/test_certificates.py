@@ -1,0 +1,121 @@
+"""The shared certificate helpers, on real certificates and PFX files made with cryptography."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import UTC, datetime
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+from b2c_policy_keys.certificates import (
+    Pkcs12NoKeyError,
+    Pkcs12PasswordError,
+    certificate_facts,
+    load_certificate,
+    open_pkcs12,
+    pkcs12_uses_aes256,
+)
+
+NOT_BEFORE = datetime(2026, 1, 1, tzinfo=UTC)
+NOT_AFTER = datetime(2036, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _cert(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "unit test")])
+    builder = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+    builder = builder.serial_number(1).not_valid_before(NOT_BEFORE).not_valid_after(NOT_AFTER)
+    return builder.sign(key, hashes.SHA256())
+
+
+@pytest.fixture(scope="module")
+def cert(rsa_key: rsa.RSAPrivateKey) -> x509.Certificate:
+    return _cert(rsa_key)
+
+
+def _pfx(key: rsa.RSAPrivateKey | None, cert: x509.Certificate, password: str, algorithm: str) -> bytes:
+    if algorithm == "aes256":
+        enc: serialization.KeySerializationEncryption = serialization.BestAvailableEncryption(password.encode())
+    elif algorithm == "3des":
+        enc = (
+            serialization.PrivateFormat.PKCS12.encryption_builder()
+            .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+            .hmac_hash(hashes.SHA1())  # noqa: S303  (what B2C accepts: TripleDES-SHA1)
+            .build(password.encode())
+        )
+    else:
+        enc = serialization.NoEncryption()
+    return pkcs12.serialize_key_and_certificates(b"x", key, cert, None, enc)
+
+
+def test_load_certificate_reads_every_encoding_an_upload_may_carry(cert: x509.Certificate) -> None:
+    der = cert.public_bytes(serialization.Encoding.DER)
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    forms: list[str | bytes] = [der, pem, pem.decode(), base64.b64encode(der).decode(), base64.b64encode(pem)]
+    forms.append(base64.urlsafe_b64encode(der).rstrip(b"=").decode())
+    for form in forms:
+        assert load_certificate(form) == cert
+
+
+@pytest.mark.parametrize("bad", ["", "hello", b"\x30\x03\x02\x01\x01", "-----BEGIN CERTIFICATE-----\nAAAA\n"])
+def test_load_certificate_gives_a_reason(bad: str | bytes) -> None:
+    with pytest.raises(ValueError, match=r"certificate|X\.509"):
+        load_certificate(bad)
+
+
+def test_certificate_facts(cert: x509.Certificate, rsa_key: rsa.RSAPrivateKey) -> None:
+    der = cert.public_bytes(serialization.Encoding.DER)
+    facts = certificate_facts(cert)
+    sha1 = hashlib.sha1(der).digest()
+    assert facts.x5c == [base64.b64encode(der).decode()]
+    assert facts.x5t == base64.urlsafe_b64encode(sha1).rstrip(b"=").decode()
+    assert facts.thumbprint == sha1.hex().upper()
+    assert (facts.nbf, facts.exp) == (int(NOT_BEFORE.timestamp()), int(NOT_AFTER.timestamp()))
+    assert facts.e == "AQAB" and facts.subject == "CN=unit test" and facts.key_size == 2048
+    n = int.from_bytes(base64.urlsafe_b64decode(facts.n + "=" * (-len(facts.n) % 4)), "big")  # type: ignore[operator]
+    assert n == rsa_key.public_key().public_numbers().n
+
+
+def test_certificate_facts_of_a_non_rsa_certificate_have_no_modulus() -> None:
+    facts = certificate_facts(_cert(ec.generate_private_key(ec.SECP256R1())))
+    assert facts.n is None and facts.e is None and facts.key_size is None
+
+
+@pytest.mark.parametrize("algorithm", ["3des", "aes256"])
+def test_open_pkcs12_with_the_right_password(
+    rsa_key: rsa.RSAPrivateKey, cert: x509.Certificate, algorithm: str
+) -> None:
+    key, opened = open_pkcs12(_pfx(rsa_key, cert, "s3cret-pw", algorithm), "s3cret-pw")
+    assert opened == cert and key.private_numbers() == rsa_key.private_numbers()
+
+
+def test_open_pkcs12_without_a_password(rsa_key: rsa.RSAPrivateKey, cert: x509.Certificate) -> None:
+    _key, opened = open_pkcs12(_pfx(rsa_key, cert, "", "none"), "")
+    assert opened == cert
+
+
+def test_open_pkcs12_refusals_never_echo_the_password(rsa_key: rsa.RSAPrivateKey, cert: x509.Certificate) -> None:
+    with pytest.raises(Pkcs12PasswordError) as caught:
+        open_pkcs12(_pfx(rsa_key, cert, "s3cret-pw", "3des"), "wrong-pw-42")
+    assert "wrong-pw-42" not in str(caught.value) and "s3cret-pw" not in str(caught.value)
+    with pytest.raises(Pkcs12NoKeyError):
+        open_pkcs12(_pfx(None, cert, "pw", "3des"), "pw")
+    with pytest.raises(ValueError, match="not a PKCS#12") as not_pfx:
+        open_pkcs12(b"definitely not a pfx", "pw")
+    assert not isinstance(not_pfx.value, Pkcs12PasswordError)
+
+
+def test_pkcs12_uses_aes256_tells_aes_from_tripledes(rsa_key: rsa.RSAPrivateKey, cert: x509.Certificate) -> None:
+    assert pkcs12_uses_aes256(_pfx(rsa_key, cert, "pw", "aes256"))
+    assert not pkcs12_uses_aes256(_pfx(rsa_key, cert, "pw", "3des"))
+    assert not pkcs12_uses_aes256(_pfx(rsa_key, cert, "", "none"))
