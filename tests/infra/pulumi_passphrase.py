@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _ROUNDS = 1_000_000
@@ -33,8 +34,13 @@ class Crypter:
                 raise ValueError("unknown encryptionsalt version")
             self.salt = base64.b64decode(salt)
         self._key = hashlib.pbkdf2_hmac("sha256", passphrase.encode(), self.salt, _ROUNDS, 32)
-        if encryptionsalt is not None and self.decrypt(encryptionsalt.split(":", 2)[2]) != _CHECK:
-            raise ValueError("incorrect passphrase")
+        if encryptionsalt is not None:
+            try:
+                check = self.decrypt(encryptionsalt.split(":", 2)[2])
+            except InvalidTag:
+                check = None
+            if check != _CHECK:
+                raise ValueError("incorrect passphrase")
 
     @property
     def encryptionsalt(self) -> str:
