@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from b2c_policy_keys import model
-from b2c_policy_keys.errors import AlreadyExistsError, NotFoundError
+from b2c_policy_keys.errors import AlreadyExistsError, NotFoundError, OutcomeUnknownError
 from b2c_policy_keys.resources import _common as c
+
+if TYPE_CHECKING:
+    from b2c_policy_keys.graph import GraphClient
 
 _ADOPT_HINT = (
     "Set adopt_existing=True on this KeySet to manage the existing key set (its keys are kept). "
@@ -52,7 +55,10 @@ class KeySetProvider(c.B2CProvider):
         client = self.client()
         name = model.normalise_keyset_id(c.plain(props["name"]))
         try:
-            keyset = client.create_keyset(name)
+            try:
+                keyset = client.create_keyset(name)
+            except OutcomeUnknownError:
+                keyset = self._after_lost_create(client, name)
         except AlreadyExistsError as exc:
             if not c.as_bool(props.get("adopt_existing"), False):
                 raise AlreadyExistsError(
@@ -60,6 +66,18 @@ class KeySetProvider(c.B2CProvider):
                 ) from None
             keyset = client.get_keyset(name)
         return CreateResult(keyset.id, self._outputs(keyset, props))
+
+    @staticmethod
+    def _after_lost_create(client: GraphClient, name: str) -> model.KeySet:
+        """The POST may have created the set. Ids are unique, so asking again is safe: a set that now exists and holds
+        no key is the one the lost POST made (adopt it); one holding keys was there before (AlreadyExistsError)."""
+        try:
+            return client.create_keyset(name)
+        except AlreadyExistsError:
+            keyset = client.get_keyset(name)
+            if keyset.keys:
+                raise
+            return keyset
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         try:
