@@ -32,6 +32,10 @@ class TransportError(B2CKeysError):
 class OutcomeUnknownError(TransportError):
     """A POST may have reached the service but its answer was lost. Not safe to retry blindly: read first."""
 
+    #: True when the answer did not come in time: the service may still be doing the work, so a read made at once
+    #: can miss its result (a connection the service closed means it is done with the request).
+    timed_out: bool = False
+
 
 class GraphError(B2CKeysError):
     """The service answered with an error."""

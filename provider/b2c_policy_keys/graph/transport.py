@@ -129,10 +129,12 @@ class Transport:
         if method in IDEMPOTENT or never_sent(error):
             return RetryableConnection(failure)
         path = urllib.parse.urlsplit(url).path
-        return OutcomeUnknownError(
+        lost = OutcomeUnknownError(
             f"{method} {path}: {failure}; the request may have reached the service, so it was not repeated. "
             f"Read the key set to learn whether it took effect (client-request-id {client_request_id})."
         )
+        lost.timed_out = isinstance(error, requests.exceptions.ReadTimeout)
+        return lost
 
     @staticmethod
     def _success(response: requests.Response, client_request_id: str) -> Answer:

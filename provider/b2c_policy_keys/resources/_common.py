@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -221,13 +222,42 @@ def add_key_once(
                 client_request_id=exc.client_request_id,
                 hint="Declare it with a KeySet and pass its keyset_id, or correct keyset_id.",
             ) from None
-        except OutcomeUnknownError:
+        except OutcomeUnknownError as lost:
             known = created_kids(keyset_id)
-            keyset = client.get_keyset(keyset_id)
-            found = next((k for k in keyset.keys if k.kid not in known and matches(k)), None)
+            found = find_lost_key(client, keyset_id, lost, lambda k: k.kid not in known and matches(k))
             key = found if found is not None else add()
         remember_created(keyset_id, key.kid)
         return key
+
+
+#: Pauses between reads while a timed-out add may still be running in the service.
+_LOST_ADD_POLL_S = (0.2, 0.4, 0.8, 1.6)
+
+
+def find_lost_key(
+    client: GraphClient, keyset_id: str, lost: OutcomeUnknownError, find: Callable[[model.Key], bool]
+) -> model.Key | None:
+    """The key a POST whose answer was lost created, or None when it provably made none (so adding again is safe).
+
+    A connection the service closed means it is done with the request: one read tells. A timed-out request may still
+    be running, so a read made at once would miss its key and a second add would duplicate it: keep reading for as
+    long again as an answer may take (``b2c:requestTimeout``); if the key still has not appeared, fail rather than
+    risk a duplicate. Call it holding the key set's lock.
+    """
+    deadline = time.monotonic() + (client.settings.request_timeout if lost.timed_out else 0.0)
+    pauses = iter(_LOST_ADD_POLL_S)
+    while True:
+        found = next((k for k in client.get_keyset(keyset_id).keys if find(k)), None)
+        remaining = deadline - time.monotonic()
+        if found is not None or remaining <= 0:
+            break
+        time.sleep(min(next(pauses, _LOST_ADD_POLL_S[-1]), remaining))
+    if found is None and lost.timed_out:
+        raise OutcomeUnknownError(
+            f"{lost} The key did not appear in {keyset_id} within {client.settings.request_timeout:g} s, so it was "
+            "not added again (that could duplicate it). Run `pulumi refresh`, then `pulumi up` to add it."
+        ) from None
+    return found
 
 
 def without_none(values: Mapping[str, Any]) -> dict[str, Any]:

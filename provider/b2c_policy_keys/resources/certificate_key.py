@@ -119,8 +119,8 @@ class CertificateBackedProvider(c.B2CProvider):
         with c.keyset_writes(client, keyset_id):
             try:
                 key = self._upload(client, keyset_id, props)
-            except OutcomeUnknownError:
-                key = self._reconcile_lost_upload(client, keyset_id, facts.x5t, props)
+            except OutcomeUnknownError as lost:
+                key = self._reconcile_lost_upload(client, keyset_id, lost, facts.x5t, props)
             except GraphError as error:
                 if is_family_refusal(error):
                     raise family_error(
@@ -175,13 +175,13 @@ class CertificateBackedProvider(c.B2CProvider):
 
     # --- shared -------------------------------------------------------------------------------------------------
 
-    def _reconcile_lost_upload(self, client: GraphClient, keyset_id: str, x5t: str, props: dict[str, Any]) -> model.Key:
+    def _reconcile_lost_upload(
+        self, client: GraphClient, keyset_id: str, lost: OutcomeUnknownError, x5t: str, props: dict[str, Any]
+    ) -> model.Key:
         """The upload may have happened: adopt the key carrying this certificate, upload again only if none did."""
         known = c.created_kids(keyset_id)
-        for key in client.get_keyset(keyset_id).keys:
-            if key.x5t == x5t and key.kid not in known:
-                return key
-        return self._upload(client, keyset_id, props)
+        found = c.find_lost_key(client, keyset_id, lost, lambda k: k.x5t == x5t and k.kid not in known)
+        return found if found is not None else self._upload(client, keyset_id, props)
 
     @staticmethod
     def _outputs(keyset_id: str, key: model.Key, subject: str | None) -> dict[str, Any]:

@@ -96,8 +96,8 @@ class GeneratedKeyProvider(c.B2CProvider):
         with c.keyset_writes(client, keyset_id):
             try:
                 key = client.generate_key(keyset_id, use=use, kty=kty, nbf=nbf, exp=exp)
-            except OutcomeUnknownError:
-                key = self._reconcile_lost_generate(keyset_id, kty=kty, use=use, nbf=nbf, exp=exp)
+            except OutcomeUnknownError as lost:
+                key = self._reconcile_lost_generate(keyset_id, lost, kty=kty, use=use, nbf=nbf, exp=exp)
             except GraphError as error:
                 if is_family_refusal(error):
                     raise family_error(client, keyset_id, kty=kty, use=use, error=error) from None
@@ -134,11 +134,15 @@ class GeneratedKeyProvider(c.B2CProvider):
         with contextlib.suppress(NotFoundError):  # the key or its key set is gone already
             self.client().set_key_status(keyset_id, kid, "disabled")
 
-    def _reconcile_lost_generate(self, keyset_id: str, *, kty: str, use: str, nbf: int, exp: int | None) -> model.Key:
+    def _reconcile_lost_generate(
+        self, keyset_id: str, lost: OutcomeUnknownError, *, kty: str, use: str, nbf: int, exp: int | None
+    ) -> model.Key:
         """The generateKey may have happened: adopt the key it made, generate again only if none appeared."""
         client = self.client()
-        found = c.adoptable_key(client.get_keyset(keyset_id), use=use, nbf=nbf, exp=exp)
-        if found is not None and found.kty == kty:
+        known = c.created_kids(keyset_id)
+        matches = c.same_use_and_dates(use=use, nbf=nbf, exp=exp)
+        found = c.find_lost_key(client, keyset_id, lost, lambda k: k.kid not in known and k.kty == kty and matches(k))
+        if found is not None:
             return found
         return client.generate_key(keyset_id, use=use, kty=kty, nbf=nbf, exp=exp)
 
