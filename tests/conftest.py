@@ -10,6 +10,9 @@ import requests
 
 from b2c_policy_keys.emulator import Emulator
 
+#: The fault-matrix summary table (issue 7) must print on the xdist controller, which loads only this conftest.
+pytest_plugins = ("stress.matrix_report",)
+
 
 @pytest.fixture(autouse=True)
 def _trust_only_what_tests_choose(monkeypatch: pytest.MonkeyPatch) -> None:

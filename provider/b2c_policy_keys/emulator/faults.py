@@ -134,6 +134,11 @@ class FaultBook:
         with self._lock:
             self._faults.clear()
 
+    def remove(self, fault_id: int) -> None:
+        """Drop one fault, leaving the others (tests running cells side by side clear only their own)."""
+        with self._lock:
+            self._faults = [fault for fault in self._faults if fault.id != fault_id]
+
     def list(self) -> list[dict[str, Any]]:
         with self._lock:
             return [fault.describe() for fault in self._faults]
