@@ -202,6 +202,11 @@ class CertificateKeyProvider(CertificateBackedProvider):
         inputs.pop("certificate_thumbprint", None)
         if value is None or value == "":
             failures.append(c.failure("certificate", "is required (PEM text or base64 of the DER .cer file)"))
+        elif not c.is_unknown(value) and not isinstance(value, str):
+            # load_certificate would call bytes() on it: a list raises TypeError, a number allocates that many bytes.
+            failures.append(
+                c.failure("certificate", f"must be PEM text or base64 of the DER .cer file, not {type(value).__name__}")
+            )
         elif not c.is_unknown(value):
             try:
                 facts = certificates.certificate_facts(certificates.load_certificate(value))
