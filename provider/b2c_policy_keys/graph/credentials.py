@@ -7,6 +7,7 @@ with the application when Graph rejects a token we still believed valid.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import msal
+import msal.exceptions
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -160,6 +162,14 @@ class TokenSource:
                 result = app.acquire_token_for_client(scopes=[s.scope])
         except requests.RequestException as error:
             raise transport_error(error, s.authority_host, s) from None
+        except (json.JSONDecodeError, msal.exceptions.MsalError) as error:
+            # msal parses the answer itself: an HTML page or a cut-off body (a proxy, an outage) ends up here as a
+            # JSONDecodeError or an "HTTP Error: 502", neither of which says which call failed or what to check.
+            reason = "not JSON" if isinstance(error, json.JSONDecodeError) else str(error).splitlines()[0][:100]
+            raise AuthenticationError(
+                f"the token endpoint of {s.authority} answered with something other than a token response ({reason})",
+                hint="Check b2c:authorityHost and any proxy on the way; if the identity service was failing, retry.",
+            ) from None
         if not isinstance(result, dict) or not result.get("access_token"):
             raise self._refused(result if isinstance(result, dict) else {})
         lifetime = float(result.get("expires_in") or 3600)
