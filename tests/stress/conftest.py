@@ -89,10 +89,15 @@ def inspector(emu: Emulator) -> GraphClient:
 
 @pytest.fixture(scope="session")
 def material() -> Material:
-    """One valid RSA certificate and key (the key kinds' test material, made here once per session)."""
+    """One valid RSA certificate and key (the key kinds' test material), made once per session."""
+    return make_material()
+
+
+def make_material(subject: str = "b2c-stress") -> Material:
+    """A self-signed RSA certificate valid for a year, with its key."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = datetime.now(tz=UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "b2c-stress")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
