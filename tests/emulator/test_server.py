@@ -6,6 +6,7 @@ import http.client
 import json
 import socket
 import ssl
+from typing import Any
 
 import pytest
 import requests
@@ -107,3 +108,27 @@ def test_start_binds_before_returning() -> None:
             pass
     finally:
         emu.stop()
+
+
+def test_a_chunked_body_is_read_whole_and_the_connection_stays_usable(emulator: Emulator) -> None:
+    token = token_with_secret(emulator)
+    with session_for(emulator) as session:
+        chunked = session.post(
+            emulator.graph_url + KEYSETS,
+            data=iter([b'{"id": ', b'"chunked"}']),  # a generator body is sent chunked
+            headers=bearer(token) | {"Content-Type": "application/json"},
+        )
+        assert chunked.status_code == 201
+        assert chunked.json()["id"] == "B2C_1A_chunked"
+        assert session.get(emulator.graph_url + KEYSETS, headers=bearer(token)).status_code == 200
+
+
+def test_ipv6_loopback_is_served_when_available(emulator_factory: Any) -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        emu = emulator_factory(host="::1")
+    except OSError:
+        pytest.skip("::1 cannot be bound here")
+    assert emu.graph_url == f"https://[::1]:{emu.port}"
+    assert session_for(emu).get(f"{emu.admin_url}/health").status_code == 200
