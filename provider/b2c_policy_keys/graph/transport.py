@@ -19,7 +19,14 @@ import requests
 
 from b2c_policy_keys.errors import GraphError, OutcomeUnknownError
 from b2c_policy_keys.graph.credentials import TokenSource
-from b2c_policy_keys.graph.http import MsalHttpClient, RequestOptions, never_sent, shared_session, transport_error
+from b2c_policy_keys.graph.http import (
+    USER_AGENT,
+    MsalHttpClient,
+    RequestOptions,
+    never_sent,
+    shared_session,
+    transport_error,
+)
 from b2c_policy_keys.graph.mapping import is_retryable, read_error_answer, to_exception
 from b2c_policy_keys.graph.retry import RetryableAnswer, RetryableConnection, RetryPolicy, parse_retry_after
 from b2c_policy_keys.graph.settings import Settings
@@ -98,6 +105,7 @@ class Transport:
         client_request_id = str(uuid.uuid4())
         headers = {
             "Authorization": "Bearer " + self.tokens.token(),
+            "User-Agent": USER_AGENT,
             "client-request-id": client_request_id,
             "return-client-request-id": "true",
         }
