@@ -330,3 +330,13 @@ def test_the_read_only_client_cannot_write(emulator: Emulator, emulator_session:
     answer = emulator_session.post(emulator.graph_url + KEYSETS, json={"id": "x"}, headers=bearer(token))
     assert answer.status_code == 403
     assert "TrustFrameworkKeySet.ReadWrite.All" in answer.json()["error"]["message"]
+
+
+def test_client_secret_basic_is_accepted(emulator: Emulator, emulator_session: requests.Session) -> None:
+    answer = emulator_session.post(
+        f"{emulator.authority_host}/{emulator.tenant_id}/oauth2/v2.0/token",
+        data={"grant_type": "client_credentials", "scope": GRAPH_SCOPE},
+        auth=(emulator.client_id, emulator.client_secret),
+    )
+    assert answer.status_code == 200
+    assert _claims(answer.json()["access_token"])["appid"] == emulator.client_id
