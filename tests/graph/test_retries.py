@@ -8,7 +8,7 @@ import pytest
 
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.errors import OutcomeUnknownError, ThrottledError, TransportError
-from b2c_policy_keys.graph.retry import BACKOFF_BASE, MAX_CONNECTION_ATTEMPTS
+from b2c_policy_keys.graph.retry import BACKOFF_BASE, MAX_CONNECTION_ATTEMPTS, MIN_WAIT
 from b2c_policy_keys.graph.transport import Transport
 
 from .support import emulator_settings, graph_requests, recorded_client
@@ -24,12 +24,19 @@ def test_429_with_retry_after_is_honoured(emulator: Emulator) -> None:
     assert graph_requests(emulator, "GET", "/keySets") == 2
 
 
+def test_a_zero_retry_after_still_waits_a_little(emulator: Emulator) -> None:
+    client, sleeps = recorded_client(emulator_settings(emulator))
+    emulator.add_fault(method="GET", path_regex=KEYSETS, kind="status", status=429, retry_after=0, count=1)
+    assert client.list_keysets() == []
+    assert sleeps.delays == [MIN_WAIT]
+
+
 def test_429_without_retry_after_backs_off_with_jitter(emulator: Emulator) -> None:
     client, sleeps = recorded_client(emulator_settings(emulator))
     emulator.add_fault(method="GET", path_regex=KEYSETS, kind="status", status=429, count=2)
     assert client.list_keysets() == []
     assert len(sleeps.delays) == 2
-    assert 0 <= sleeps.delays[0] <= BACKOFF_BASE and 0 <= sleeps.delays[1] <= 2 * BACKOFF_BASE
+    assert MIN_WAIT <= sleeps.delays[0] <= BACKOFF_BASE and MIN_WAIT <= sleeps.delays[1] <= 2 * BACKOFF_BASE
     assert graph_requests(emulator, "GET", "/keySets") == 3
 
 
