@@ -11,7 +11,7 @@ from b2c_policy_keys.errors import OutcomeUnknownError, ThrottledError, Transpor
 from b2c_policy_keys.graph.retry import BACKOFF_BASE, MAX_CONNECTION_ATTEMPTS, MIN_WAIT
 from b2c_policy_keys.graph.transport import Transport
 
-from .support import emulator_settings, graph_requests, recorded_client
+from .support import emulator_settings, graph_requests, recorded_client, token_requests
 
 KEYSETS = r"^/beta/trustFramework/keySets$"
 
@@ -142,3 +142,18 @@ def test_a_post_that_never_connected_is_retried_then_reported(emulator: Emulator
     assert not isinstance(caught.value, OutcomeUnknownError)  # provably never left: safe, so it was retried
     assert "could not connect" in str(caught.value)
     assert len(sleeps.delays) == MAX_CONNECTION_ATTEMPTS - 1
+
+
+def test_a_busy_token_endpoint_is_retried(emulator: Emulator) -> None:
+    client, sleeps = recorded_client(emulator_settings(emulator))
+    emulator.add_fault(method="POST", path_regex="/oauth2/v2.0/token$", kind="status", status=503, retry_after=1, count=1)
+    assert client.list_keysets() == []
+    assert token_requests(emulator) == 2  # msal replays its cached failure until its own wait passes: no extra calls
+    assert sleeps.delays
+
+
+def test_a_token_endpoint_busy_beyond_the_budget_raises_throttled(emulator: Emulator) -> None:
+    client, _ = recorded_client(emulator_settings(emulator, **{"b2c:retryTimeout": "1"}))
+    emulator.add_fault(method="POST", path_regex="/oauth2/v2.0/token$", kind="status", status=429)
+    with pytest.raises(ThrottledError, match="token endpoint"):
+        client.list_keysets()
