@@ -146,7 +146,8 @@ def test_a_post_that_never_connected_is_retried_then_reported(emulator: Emulator
 
 def test_a_busy_token_endpoint_is_retried(emulator: Emulator) -> None:
     client, sleeps = recorded_client(emulator_settings(emulator))
-    emulator.add_fault(method="POST", path_regex="/oauth2/v2.0/token$", kind="status", status=503, retry_after=1, count=1)
+    token_path = "/oauth2/v2.0/token$"
+    emulator.add_fault(method="POST", path_regex=token_path, kind="status", status=503, retry_after=1, count=1)
     assert client.list_keysets() == []
     assert token_requests(emulator) == 2  # msal replays its cached failure until its own wait passes: no extra calls
     assert sleeps.delays
