@@ -278,7 +278,7 @@ class Authority:
     def _check_certificate_assertion(
         self, client: Client, assertion: str, header: Mapping[str, Any], audiences: Collection[str]
     ) -> None:
-        thumbprint = header.get("x5t#S256") or header.get("x5t") or ""
+        thumbprint = str(header.get("x5t#S256") or header.get("x5t") or "").rstrip("=")  # msal pads
         public_key = client.certificates.get(str(thumbprint))
         if public_key is None:
             raise OAuthError(
@@ -366,7 +366,7 @@ class Authority:
             client = self.clients.get(client_id)
             if client is None:
                 raise ValueError(f"no client '{client_id}' is registered")
-            client.federated_subjects.add(subject)
+            self.clients.add(client.client_id, federated_subject=subject, roles=client.roles)
         now = int(time.time())
         claims = {
             "iss": EXTERNAL_ISSUER,

@@ -279,10 +279,13 @@ class GraphService:
         if route.kind == "key":
             return self._set_status(route.keyset_id, route.kid, payload)
         stored = self._existing(route.keyset_id)
-        key = self._new_key(route.action, payload)
-        keys.check_family([*stored.keys, key])
-        updated = self._store.replace_keys(stored.id, [*stored.keys, key])
-        if updated is None:  # deleted by another process between the read and the write
+        key = self._new_key(route.action, payload)  # outside the transaction: RSA generation takes a while
+
+        def append(current: StoredKeySet) -> list[dict[str, Any]]:
+            keys.check_family([*current.keys, key])
+            return [*current.keys, key]
+
+        if self._store.update(stored.id, append) is None:  # deleted by another process meanwhile
             raise refusals.keyset_not_found(route.keyset_id, self._tenant_id)
         return Reply(200, self._key_body(route.version, key))
 
@@ -325,7 +328,7 @@ class GraphService:
             raise refusals.missing_parameter("keys")
         stored = self._existing(keyset_id)
         made = self._payload_keys(payload)
-        updated = self._store.replace_keys(stored.id, made)
+        updated = self._store.update(stored.id, lambda _current: made)
         if updated is None:
             raise refusals.keyset_not_found(keyset_id, self._tenant_id)
         return Reply(200, self._keyset_body(version, updated))
@@ -348,8 +351,12 @@ class GraphService:
             raise refusals.missing_parameter("status")
         if status not in ("enabled", "disabled"):
             raise refusals.badly_formatted(f"'status' must be enabled or disabled, not '{status}'")
-        changed = [({**k, "status": status} if k["kid"] == kid else k) for k in stored.keys]
-        if self._store.replace_keys(stored.id, changed) is None:
+
+        def change(current: StoredKeySet) -> list[dict[str, Any]]:
+            self._find_key(current, kid)
+            return [({**k, "status": status} if k["kid"] == kid else k) for k in current.keys]
+
+        if self._store.update(stored.id, change) is None:
             raise refusals.keyset_not_found(keyset_id, self._tenant_id)
         return Reply(204)
 
