@@ -383,3 +383,25 @@ def emulator_config(emu: Any, *, secret: str | None = None) -> dict[str, str]:
 
 #: Config keys the engine sends as secrets (``pulumi config set --secret``).
 SECRET_CONFIG_KEYS = frozenset({"b2c:clientSecret", "b2c:clientCertificatePassword"})
+
+
+def graph_requests(emu: Any) -> list[dict[str, Any]]:
+    """The Graph calls in the emulator's request log (token and discovery requests left out)."""
+    return [r for r in emu.requests_log() if r["path"].startswith("/beta/")]
+
+
+def token_requests(emu: Any) -> list[dict[str, Any]]:
+    return [r for r in emu.requests_log() if r["path"].endswith("/oauth2/v2.0/token")]
+
+
+def request_summary(emu: Any) -> list[str]:
+    """``["POST uploadSecret", "PATCH keys_v2", ...]``: method and the last meaningful path segment."""
+    summary = []
+    for r in graph_requests(emu):
+        parts = r["path"].split("/")
+        tail = next((p for p in reversed(parts) if p in _OPERATIONS), "keySets" if parts[-1] == "keySets" else "keySet")
+        summary.append(f"{r['method']} {tail}")
+    return summary
+
+
+_OPERATIONS = frozenset({"uploadSecret", "generateKey", "uploadCertificate", "uploadPkcs12", "getActiveKey", "keys_v2"})

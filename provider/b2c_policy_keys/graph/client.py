@@ -81,10 +81,10 @@ class GraphClient:
 
     # --- key sets -----------------------------------------------------------------------------------------
 
-    def list_keysets(self) -> list[KeySet]:
+    def list_keysets(self, *, page_size: int | None = None) -> list[KeySet]:
         """Every key set of the tenant (``.bak`` sets included), following ``@odata.nextLink``."""
         keysets: list[KeySet] = []
-        path: str | None = "/trustFramework/keySets"
+        path: str | None = "/trustFramework/keySets" + (f"?$top={int(page_size)}" if page_size else "")
         while path is not None:
             answer = self._transport.request("GET", path)
             body = answer.body

@@ -84,8 +84,9 @@ def _federated_assertion(path: str) -> Callable[[], str]:
 class TokenSource:
     """Bearer tokens for one ``Settings``; thread-safe, single-flight."""
 
-    def __init__(self, settings: Settings, http_client: MsalHttpClient) -> None:
+    def __init__(self, settings: Settings, http_client: MsalHttpClient, clock: Callable[[], float] = time.time) -> None:
         self._settings = settings
+        self._clock = clock
         self._http_client = http_client
         self._lock = threading.Lock()
         self._token = _Token()
@@ -93,11 +94,11 @@ class TokenSource:
 
     def token(self) -> str:
         token = self._token  # one attribute read: atomic, no lock on the fast path
-        if token.value and time.time() < token.refresh_at:
+        if token.value and self._clock() < token.refresh_at:
             return token.value
         with self._lock:
             token = self._token
-            if token.value and time.time() < token.refresh_at:
+            if token.value and self._clock() < token.refresh_at:
                 return token.value
             self._token = self._acquire()
             return self._token.value
@@ -150,7 +151,7 @@ class TokenSource:
 
     def _acquire(self) -> _Token:
         s = self._settings
-        started = time.time()
+        started = self._clock()
         try:
             app = self._application()
             if s.credential_kind == "msi":
@@ -169,7 +170,11 @@ class TokenSource:
         """The token endpoint said no: keep its AADSTS code and description, never the credential."""
         description = str(result.get("error_description") or result.get("error") or "no token was issued")
         first_line = description.splitlines()[0] if description else ""
-        code = first_line.split(":", 1)[0] if first_line.startswith("AADSTS") else result.get("error")
+        code = result.get("error")
+        if first_line.startswith("AADSTS") and ":" in first_line:
+            head, _, rest = first_line.partition(":")
+            code, first_line = head.strip(), rest.strip()
+        first_line = first_line.split(" Trace ID:")[0]
         for secret in (self._settings.client_secret, self._settings.client_certificate_password):
             if secret:
                 first_line = first_line.replace(secret, "***")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import tenacity
@@ -73,6 +74,8 @@ class RetryPolicy:
     """Retry throttling within ``budget`` seconds in total; connection failures at most a few times."""
 
     budget: float
+    #: How to wait; tests pass a recorder that still sleeps, to see the delays chosen.
+    sleep: Callable[[float], None] = time.sleep
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -93,5 +96,6 @@ class RetryPolicy:
             retry=tenacity.retry_if_exception_type((RetryableAnswer, RetryableConnection)),
             wait=self._wait,
             stop=self._stop,
+            sleep=self.sleep,
             reraise=True,
         )

@@ -19,7 +19,14 @@ import requests
 
 from b2c_policy_keys.errors import GraphError, OutcomeUnknownError
 from b2c_policy_keys.graph.credentials import TokenSource
-from b2c_policy_keys.graph.http import MsalHttpClient, RequestOptions, never_sent, shared_session, transport_error
+from b2c_policy_keys.graph.http import (
+    USER_AGENT,
+    MsalHttpClient,
+    RequestOptions,
+    never_sent,
+    shared_session,
+    transport_error,
+)
 from b2c_policy_keys.graph.mapping import is_retryable, read_error_answer, to_exception
 from b2c_policy_keys.graph.retry import RetryableAnswer, RetryableConnection, RetryPolicy, parse_retry_after
 from b2c_policy_keys.graph.settings import Settings
@@ -54,13 +61,14 @@ class Transport:
         settings: Settings,
         session: requests.Session | None = None,
         tokens: TokenSource | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
         self.settings = settings
         self._session = session or shared_session()
         options = RequestOptions.for_settings(settings)
         self._send_options = options.as_kwargs()
         self.tokens = tokens or TokenSource(settings, MsalHttpClient(self._session, options))
-        self._policy = RetryPolicy(settings.retry_timeout)
+        self.policy = policy or RetryPolicy(settings.retry_timeout)
         self.base_url = settings.graph_url + "/beta"
 
     def request(self, method: str, path: str, *, body: Any = None, secrets: Iterable[str] = ()) -> Answer:
@@ -69,7 +77,7 @@ class Transport:
         payload = None if body is None else json.dumps(body).encode()
         hidden = tuple(secrets)
         try:
-            answer: Answer = self._policy.retrying()(self._send, method, url, payload, hidden)
+            answer: Answer = self.policy.retrying()(self._send, method, url, payload, hidden)
         except RetryableAnswer as exhausted:
             raise exhausted.error from None
         except RetryableConnection as exhausted:
@@ -97,6 +105,7 @@ class Transport:
         client_request_id = str(uuid.uuid4())
         headers = {
             "Authorization": "Bearer " + self.tokens.token(),
+            "User-Agent": USER_AGENT,
             "client-request-id": client_request_id,
             "return-client-request-id": "true",
         }
