@@ -345,12 +345,12 @@ class GraphService:
         self._find_key(stored, kid)
         others = sorted(set(payload) - {"status", "@odata.type"})
         if others:
-            raise refusals.badly_formatted(f"only 'status' can be changed, not {', '.join(others)}")
+            raise refusals.badly_formatted(f"only status can be changed, not {', '.join(others)}")
         status = payload.get("status")
         if status is None or status == "":
             raise refusals.missing_parameter("status")
         if status not in ("enabled", "disabled"):
-            raise refusals.badly_formatted(f"'status' must be enabled or disabled, not '{status}'")
+            raise refusals.badly_formatted(f"status must be enabled or disabled, not {status}")
 
         def change(current: StoredKeySet) -> list[dict[str, Any]]:
             self._find_key(current, kid)
@@ -372,7 +372,7 @@ class GraphService:
             if value is None or value == "":
                 raise refusals.missing_parameter("k")
             if not isinstance(value, str):
-                raise refusals.badly_formatted("'k' must be a string")
+                raise refusals.badly_formatted("k must be a string")
             nbf, exp = keys.check_validity(payload, now)
             return keys.uploaded_secret(value, use, nbf, exp)
         if action == "uploadCertificate":
@@ -388,7 +388,7 @@ class GraphService:
         if password is None:
             raise refusals.missing_parameter("password")
         if not isinstance(password, str):
-            raise refusals.badly_formatted("'password' must be a string")
+            raise refusals.badly_formatted("password must be a string")
         if certificates.pkcs12_uses_aes256(data):
             raise refusals.wrong_pfx_password()  # B2C cannot open AES-256 PFX files and says so this way
         try:
