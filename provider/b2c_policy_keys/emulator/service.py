@@ -124,6 +124,7 @@ class GraphService:
     ) -> Reply:
         """Answer one Graph request. ``query`` is the raw query string (or the shell's already-parsed mapping)."""
         method = method.upper()
+        waited = False  # latency is spent once per request, refused or not
         try:
             route = _route(path)
             allowed: tuple[str, ...] = ("GET",) if route.action == "getActiveKey" else ("POST",)
@@ -136,15 +137,19 @@ class GraphService:
             payload = self._json(body) if method in ("POST", "PUT", "PATCH") else {}
             if not writes:
                 self._spend_latency()
+                waited = True
                 return self._read(route, query)
             name = payload.get("id")
             flight = route.keyset_id
             if route.kind == "collection":
                 flight = normalise_keyset_id(name) if isinstance(name, str) else ""
             with self._write_in_flight(flight):
-                self._spend_latency()
+                self._spend_latency()  # inside the flight: overlapping writes become observable
+                waited = True
                 return self._write(method, route, payload)
         except Refusal as refusal:
+            if not waited:
+                self._spend_latency()
             return Reply(refusal.status, error_body(refusal.code, refusal.message, ids))
 
     def reset(self) -> None:

@@ -77,7 +77,7 @@ class Transport:
         payload = None if body is None else json.dumps(body).encode()
         hidden = tuple(secrets)
         try:
-            answer: Answer = self.policy.retrying()(self._send, method, url, payload, hidden)
+            answer = self.policy.call(lambda: self._send(method, url, payload, hidden))
         except RetryableAnswer as exhausted:
             raise exhausted.error from None
         except RetryableConnection as exhausted:
@@ -107,7 +107,6 @@ class Transport:
             "Authorization": "Bearer " + self.tokens.token(),
             "User-Agent": USER_AGENT,
             "client-request-id": client_request_id,
-            "return-client-request-id": "true",
         }
         if payload is not None:
             headers["Content-Type"] = "application/json"
