@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from b2c_policy_keys.emulator import Emulator
-from b2c_policy_keys.errors import AuthenticationError, ConfigurationError, PermissionDeniedError
+from b2c_policy_keys.errors import AuthenticationError, ConfigurationError, PermissionDeniedError, TransportError
 from b2c_policy_keys.graph import GraphClient
 
-from .support import app_certificate, emulator_settings, token_requests
+from .support import app_certificate, closed_port, emulator_settings, token_requests
 
 CERT_CLIENT = "b2c00000-0000-4000-8000-0000000000c1"
 
@@ -114,3 +114,14 @@ def test_the_read_only_client_cannot_write(emulator: Emulator) -> None:
     assert caught.value.status == 403
     assert "TrustFrameworkKeySet.ReadWrite.All" in str(caught.value)
     assert caught.value.request_id and caught.value.client_request_id
+
+
+def test_an_unreachable_managed_identity_endpoint_is_named(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = closed_port()
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"http://127.0.0.1:{port}/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", "irrelevant")
+    settings = emulator_settings(
+        emulator, **{"b2c:clientId": None, "b2c:clientSecret": None, "b2c:useMsi": "true", "b2c:retryTimeout": "1"}
+    )
+    with pytest.raises(TransportError, match=f"could not connect to 127.0.0.1:{port}"):
+        GraphClient(settings).list_keysets()

@@ -23,6 +23,8 @@ T = TypeVar("T")
 #: Back-off when the service gives no Retry-After: 0.5 s doubling, capped, with full jitter.
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
+#: Never retry sooner than this, even when told ``Retry-After: 0``: a zero wait would hammer a throttled service.
+MIN_WAIT = 0.1
 #: Connection failures are retried a few times only: a dead endpoint should fail fast, not after minutes.
 MAX_CONNECTION_ATTEMPTS = 4
 
@@ -83,8 +85,8 @@ class RetryPolicy:
     def _wait(self, state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, RetryableAnswer) and error.retry_after is not None:
-            return error.retry_after
-        return backoff(state.attempt_number)
+            return max(MIN_WAIT, error.retry_after)
+        return max(MIN_WAIT, backoff(state.attempt_number))
 
     def _stopper(self, started: float) -> Callable[[tenacity.RetryCallState], bool]:
         def stop(state: tenacity.RetryCallState) -> bool:

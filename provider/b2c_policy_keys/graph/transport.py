@@ -67,8 +67,8 @@ class Transport:
         self._session = session or shared_session()
         options = RequestOptions.for_settings(settings)
         self._send_options = options.as_kwargs()
-        self.tokens = tokens or TokenSource(settings, MsalHttpClient(self._session, options))
         self.policy = policy or RetryPolicy(settings.retry_timeout)
+        self.tokens = tokens or TokenSource(settings, MsalHttpClient(self._session, options), policy=self.policy)
         self.base_url = settings.graph_url + "/beta"
 
     def request(self, method: str, path: str, *, body: Any = None, secrets: Iterable[str] = ()) -> Answer:
