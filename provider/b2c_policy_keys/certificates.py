@@ -58,19 +58,18 @@ def load_certificate(text_or_bytes: str | bytes) -> x509.Certificate:
     """A certificate from PEM text, DER bytes, base64 DER, or base64 of a PEM file (what a .cer upload carries)."""
     data = text_or_bytes.encode("utf-8", "replace") if isinstance(text_or_bytes, str) else bytes(text_or_bytes)
     for _ in range(2):  # at most one base64 layer around the DER or PEM
-        stripped = data.strip()
-        if _PEM_MARKER in stripped:
+        if data[:1] == b"\x30":  # DER as is: never strip it, its last bytes may well be whitespace values
             try:
-                return x509.load_pem_x509_certificate(stripped[stripped.index(_PEM_MARKER) :])
-            except ValueError:
-                raise ValueError("the PEM certificate could not be parsed") from None
-        if stripped[:1] == b"\x30":
-            try:
-                return x509.load_der_x509_certificate(stripped)
+                return x509.load_der_x509_certificate(data)
             except ValueError:
                 raise ValueError("the DER certificate could not be parsed") from None
+        if _PEM_MARKER in data:
+            try:
+                return x509.load_pem_x509_certificate(data[data.index(_PEM_MARKER) :])
+            except ValueError:
+                raise ValueError("the PEM certificate could not be parsed") from None
         try:
-            data = decode_base64(stripped)
+            data = decode_base64(data)
         except ValueError:
             break
     raise ValueError("not an X.509 certificate (expected PEM, DER or base64 DER)")

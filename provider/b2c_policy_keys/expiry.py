@@ -92,7 +92,7 @@ def _human_delta(seconds: int) -> str:
     if seconds < DAY:
         hours = seconds // 3_600
         return f"in {hours} hour{'s' if hours != 1 else ''}"
-    days = seconds // DAY
+    days = round(seconds / DAY)
     return f"in {days} day{'s' if days != 1 else ''}"
 
 

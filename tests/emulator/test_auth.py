@@ -330,3 +330,23 @@ def test_the_read_only_client_cannot_write(emulator: Emulator, emulator_session:
     answer = emulator_session.post(emulator.graph_url + KEYSETS, json={"id": "x"}, headers=bearer(token))
     assert answer.status_code == 403
     assert "TrustFrameworkKeySet.ReadWrite.All" in answer.json()["error"]["message"]
+
+
+def test_client_secret_basic_is_accepted(emulator: Emulator, emulator_session: requests.Session) -> None:
+    answer = emulator_session.post(
+        f"{emulator.authority_host}/{emulator.tenant_id}/oauth2/v2.0/token",
+        data={"grant_type": "client_credentials", "scope": GRAPH_SCOPE},
+        auth=(emulator.client_id, emulator.client_secret),
+    )
+    assert answer.status_code == 200
+    assert _claims(answer.json()["access_token"])["appid"] == emulator.client_id
+
+
+def test_minting_for_a_client_registers_the_subject_on_it(emulator: Emulator) -> None:
+    client_id = "b2c00000-0000-4000-8000-0000000000c6"
+    emulator.add_client(client_id, secret="unused-secret")
+    assertion = emulator.federated_token(subject="system:serviceaccount:ns:app", client_id=client_id)
+    result = msal_app(emulator, {"client_assertion": lambda: assertion}, client_id).acquire_token_for_client(
+        [GRAPH_SCOPE]
+    )
+    assert _claims(result["access_token"])["appid"] == client_id

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+
+from b2c_policy_keys.graph import client_for, resolve_settings
+from support.host import SECRET_CONFIG_KEYS, ProviderHost, emulator_config
 
 from .material import Material
 
@@ -61,3 +65,27 @@ def ec_certificate_pem() -> str:
         .sign(key, hashes.SHA256())
     )
     return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+@pytest.fixture
+def host(emulator: Any) -> Iterator[ProviderHost]:
+    """The real dynamic-provider host, configured like a stack pointing at the test's emulator."""
+    with ProviderHost() as started:
+        started.configure(emulator_config(emulator), secrets=SECRET_CONFIG_KEYS)
+        yield started
+
+
+@pytest.fixture
+def graph(emulator: Any) -> Any:
+    """A Graph client in the test process, for checks and for changes made out of band (the portal, another admin)."""
+    return client_for(resolve_settings(emulator_config(emulator).get, env={}))
+
+
+def graph_calls(emu: Any) -> list[str]:
+    """``["POST generateKey", "PATCH keys_v2", ...]``: Graph requests in the emulator's log, token calls left out."""
+    calls = []
+    for entry in emu.requests_log():
+        if entry["path"].startswith("/beta/"):
+            tail = entry["path"].rstrip("/").split("/")[-1]
+            calls.append(f"{entry['method']} {'keys_v2' if '/keys_v2/' in entry['path'] else tail}")
+    return calls

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from pulumi.output import Unknown
 
 from b2c_policy_keys.certificates import pkcs12_uses_aes256
@@ -116,3 +117,17 @@ def test_generated_key_check_rejects_bad_type_and_use_and_normalises_oct() -> No
     assert set(reasons) == {"kty", "use"}
     result = provider.check({}, {"keyset_id": "S", "kty": "OCT", "use": "enc", "version": 2.0})
     assert result.failures == [] and result.inputs["kty"] == "oct" and result.inputs["version"] == "2"
+
+
+def test_der_ending_in_a_whitespace_byte_still_loads(make_material: MakeMaterial) -> None:
+    """Regression: DER is binary, so stripping "whitespace" cut the last signature byte of ~1 certificate in 40."""
+    from b2c_policy_keys.certificates import load_certificate
+
+    for _ in range(2000):
+        material = make_material()
+        if material.der[-1:] in (b" ", b"\t", b"\n", b"\r", b"\x0b", b"\x0c"):
+            break
+    else:
+        pytest.fail("no certificate ending in a whitespace byte was generated")
+    assert load_certificate(material.der).serial_number == material.cert.serial_number
+    assert load_certificate(material.der_base64).serial_number == material.cert.serial_number

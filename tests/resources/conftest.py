@@ -19,7 +19,9 @@ def host_factory(emulator: Emulator) -> Iterator[Callable[[], ProviderHost]]:
     def make() -> ProviderHost:
         host = ProviderHost().start()
         started.append(host)
-        host.configure(emulator_config(emulator), secrets=SECRET_CONFIG_KEYS)
+        # The whole stack config, as the engine sends it: the b2c: keys plus the program's own (one of them secret).
+        config = {**emulator_config(emulator), "b2c-test:environment": "local", "app:clientSecret": "program-secret"}
+        host.configure(config, secrets={*SECRET_CONFIG_KEYS, "app:clientSecret"})
         return host
 
     yield make

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -57,3 +58,39 @@ def test_program_warns_when_expiry_is_near(emulator: Emulator) -> None:
     run_program(lambda: _program(expires_at=soon), mocks, program_config={"app:clientSecret": "x"})
     warnings = [m for m in mocks.messages if m.startswith("WARNING") and "within 30 days" in m]
     assert len(warnings) == 2
+
+
+def test_readme_example_program_runs(emulator: Emulator) -> None:
+    """The README's complete example is a real program: run it, every resource is created against the emulator."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("<!-- section: resources -->") :]
+    source = section.split("```python\n", 1)[1].split("```", 1)[0]
+    mocks = ProviderMocks(config=emulator_config(emulator))
+
+    def program() -> dict[str, Any]:
+        exec(compile(source, "README.md", "exec"), {"__name__": "__main__"})  # noqa: S102  (our own README)
+        return {}
+
+    run_program(
+        program,
+        mocks,
+        program_config={"app:facebookSecret": "fb-secret"},
+        secret_config=frozenset({"app:facebookSecret"}),
+    )
+    assert set(mocks.state) == {"token-signing", "token-encryption", "facebook", "facebook-secret"}
+    assert mocks.state["token-encryption"].id == "B2C_1A_TokenEncryptionKeyContainer"
+    assert mocks.state["facebook-secret"].outputs["kid"]
+    assert "value" in mocks.secret_inputs["facebook-secret"]
+
+
+def test_preview_run_checks_and_diffs_but_never_writes(emulator: Emulator) -> None:
+    mocks = ProviderMocks(config=emulator_config(emulator))
+    config = {"app:clientSecret": "first"}
+    run_program(_program, mocks, program_config=config)
+    emulator.clear_requests()
+    mocks.preview = True
+    mocks.provider_calls.clear()
+    run_program(_program, mocks, program_config={"app:clientSecret": "rotated"})
+    assert [m for m, _ in mocks.provider_calls] == ["check", "diff"] * 3
+    assert mocks.plans == {"signing": "same", "client-secret": "replace", "plain": "same"}
+    assert [r for r in emulator.requests_log() if r["path"].startswith("/beta/")] == []

@@ -5,10 +5,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
 from b2c_policy_keys import KeySetProvider, SecretKeyProvider
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.model import now_epoch
-from support.host import UNKNOWN, ProviderHost, State, graph_requests, request_summary
+from support.host import UNKNOWN, ProviderError, ProviderHost, State, graph_requests, request_summary
 
 EXPIRES = "2099-12-31T23:59:59Z"
 
@@ -118,14 +120,27 @@ def test_lost_upload_response_adopts_the_key_instead_of_uploading_twice(
     host: ProviderHost, emulator: Emulator, graph: Any
 ) -> None:
     keyset = _keyset(host)
-    host.up(SecretKeyProvider(), "earlier", _secret(keyset, value="earlier-value"))  # a known key with other dates
+    dates = {"not_before": "2030-01-01T00:00:00Z", "expires_at": "2031-01-01T00:00:00Z"}
+    # A key this run already created, with the very same use and dates: it must not be mistaken for the lost one.
+    earlier = host.up(SecretKeyProvider(), "earlier", _secret(keyset, value="earlier-value", **dates))
     emulator.clear_requests()
     emulator.add_fault(method="POST", path_regex="uploadSecret", kind="drop_after", count=1)
-    state = host.up(SecretKeyProvider(), "s", _secret(keyset, expires_at="2098-01-01T00:00:00Z"))
-    assert request_summary(emulator) == ["POST uploadSecret", "GET keySet"]
+    state = host.up(SecretKeyProvider(), "s", _secret(keyset, **dates))
+    assert request_summary(emulator) == ["POST uploadSecret", "GET keySet"]  # read and adopt, no second upload
     live = graph.get_keyset("B2C_1A_ClientSecret")
     assert len(live.keys) == 2
-    assert state.outputs["kid"] in {k.kid for k in live.keys}
+    assert state.outputs["kid"] != earlier.outputs["kid"]
+    assert {k.kid for k in live.keys} == {earlier.outputs["kid"], state.outputs["kid"]}
+
+
+def test_upload_that_never_arrived_is_sent_again(host: ProviderHost, emulator: Emulator, graph: Any) -> None:
+    keyset = _keyset(host)
+    emulator.clear_requests()
+    emulator.add_fault(method="POST", path_regex="uploadSecret", kind="drop_before", count=1)
+    state = host.up(SecretKeyProvider(), "s", _secret(keyset))
+    summary = request_summary(emulator)
+    assert summary[-2:] == ["GET keySet", "POST uploadSecret"] and summary.count("POST uploadSecret") == 2
+    assert [k.kid for k in graph.get_keyset("B2C_1A_ClientSecret").keys] == [state.outputs["kid"]]
 
 
 def test_twenty_keys_in_one_set_in_parallel(host: ProviderHost, emulator: Emulator, graph: Any) -> None:
@@ -137,8 +152,8 @@ def test_twenty_keys_in_one_set_in_parallel(host: ProviderHost, emulator: Emulat
         )
     kids = {s.outputs["kid"] for s in states}
     assert len(kids) == 20
-    assert {k.kid for k in graph.get_keyset("B2C_1A_Many").keys} == kids
     assert request_summary(emulator) == ["POST uploadSecret"] * 20
+    assert {k.kid for k in graph.get_keyset("B2C_1A_Many").keys} == kids
 
 
 def test_destroy_disables_the_key(host: ProviderHost, emulator: Emulator, graph: Any) -> None:
@@ -148,3 +163,10 @@ def test_destroy_disables_the_key(host: ProviderHost, emulator: Emulator, graph:
     host.destroy(state)
     assert request_summary(emulator) == ["PATCH keys_v2"]
     assert graph.get_keyset("B2C_1A_ClientSecret").key(state.outputs["kid"]).status == "disabled"
+
+
+def test_missing_key_set_is_a_clear_error_naming_keyset_id(host: ProviderHost) -> None:
+    with pytest.raises(ProviderError) as failed:
+        host.up(SecretKeyProvider(), "s", {"keyset_id": "Nowhere", "value": "v", "expires_at": EXPIRES})
+    assert "keyset_id: the key set B2C_1A_Nowhere does not exist" in failed.value.details
+    assert "Declare it with a KeySet" in failed.value.details

@@ -108,7 +108,13 @@ def target_config(args: argparse.Namespace) -> dict[str, str]:
 
 def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
     config = target_config(args)
-    return resolve_settings(config.get, env)
+    try:
+        return resolve_settings(config.get, env)
+    except ConfigurationError as error:
+        raise ConfigurationError(
+            f"{error}\n  b2c-keys takes the same settings as flags too: --tenant-id, --client-id, --client-secret, "
+            "or --emulator PATH for a local emulator (see b2c-keys list --help)"
+        ) from None
 
 
 def client_from(args: argparse.Namespace) -> GraphClient:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from b2c_policy_keys.cli import _render, _target
-from b2c_policy_keys.errors import NotFoundError
+from b2c_policy_keys.errors import B2CKeysError, NotFoundError
 from b2c_policy_keys.model import normalise_keyset_id, now_epoch
 
 
-class KeySetNotFound(NotFoundError):
+class KeySetNotFound(B2CKeysError):
     """``show`` of a key set the tenant does not hold: the cause and the command that lists what exists."""
 
 
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
             keyset = client.get_keyset(keyset_id)
     except NotFoundError:
         raise KeySetNotFound(
-            f"no key set {keyset_id} in this tenant: `b2c-keys list` shows the key sets it holds", status=404
+            f"no key set {keyset_id} in this tenant: `b2c-keys list` shows the key sets it holds"
         ) from None
     now = now_epoch()
     if args.json:

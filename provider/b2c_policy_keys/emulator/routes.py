@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import re
@@ -9,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from b2c_policy_keys.emulator.auth import Authority, BearerError, ManagedIdentityError, OAuthError, unknown_tenant
 from b2c_policy_keys.emulator.clients import MANAGED_IDENTITY_CLIENT_ID
@@ -140,6 +141,7 @@ class EmulatorApp:
                 OAuthError(400, "invalid_request", 900561, "The endpoint only accepts POST requests."), request
             )
         form = dict(_parse_form(request.body))
+        form.update(_basic_credentials(request.headers.get("Authorization", ""), form))
         audiences = {f"{base}/{tenant}/oauth2/v2.0/token" for base in (self.authority_host, request.host_url)}
         try:
             issued = self.authority.token(tenant, form, audiences)
@@ -170,6 +172,18 @@ class EmulatorApp:
 
 def _parse_form(body: bytes) -> list[tuple[str, str]]:
     return parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+
+
+def _basic_credentials(authorization: str, form: dict[str, str]) -> dict[str, str]:
+    """``client_secret_basic``: the client id and secret in an ``Authorization: Basic`` header (RFC 6749 2.3.1)."""
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic" or "client_secret" in form:
+        return {}
+    try:
+        client_id, _, secret = base64.b64decode(encoded.strip()).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return {"client_id": unquote_plus(client_id), "client_secret": unquote_plus(secret)}
 
 
 def _is_loopback(host: str) -> bool:

@@ -129,11 +129,11 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length < 0 or length > MAX_BODY_BYTES:
-            self.send_error(413)
+        body = self._read_body()
+        if body is None:
+            self.close_connection = True
+            self._write(Response(413, {"error": {"code": "RequestEntityTooLarge", "message": "Body too large."}}))
             return
-        body = self.rfile.read(length) if length else b""
         request = Request(
             method=self.command,
             path=url.path,
@@ -149,6 +149,27 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             _hard_close(self.connection)
             return
         self._write(response)
+
+    def _read_body(self) -> bytes | None:
+        """The request body (Content-Length or chunked), or None when it is too large to accept."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks: list[bytes] = []
+            total = 0
+            while True:
+                size = int(self.rfile.readline(1024).split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_BODY_BYTES:
+                    return None
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(1024)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length < 0 or length > MAX_BODY_BYTES:
+            return None
+        return self.rfile.read(length) if length else b""
 
     def _write(self, response: Response) -> None:
         payload = b"" if response.body is None else json.dumps(response.body).encode("utf-8")

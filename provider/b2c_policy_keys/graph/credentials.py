@@ -20,11 +20,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from b2c_policy_keys.errors import AuthenticationError, ConfigurationError
+from b2c_policy_keys.errors import AuthenticationError, ConfigurationError, ThrottledError
 from b2c_policy_keys.graph.http import MsalHttpClient, transport_error
-from b2c_policy_keys.graph.mapping import AUTHENTICATION_HINT
+from b2c_policy_keys.graph.mapping import AUTHENTICATION_HINT, THROTTLED_HINT
+from b2c_policy_keys.graph.retry import RetryableAnswer, RetryableConnection, RetryPolicy
 from b2c_policy_keys.graph.settings import CLOUDS, Settings
 
+#: OAuth errors meaning "try again later" (RFC 6749 section 5.2 and 4.1.2.1).
+TRANSIENT_TOKEN_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 #: Refresh this long before expiry (msal itself treats tokens within 5 minutes of expiry as expired).
 REFRESH_MARGIN = 300.0
 
@@ -84,8 +87,16 @@ def _federated_assertion(path: str) -> Callable[[], str]:
 class TokenSource:
     """Bearer tokens for one ``Settings``; thread-safe, single-flight."""
 
-    def __init__(self, settings: Settings, http_client: MsalHttpClient) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        http_client: MsalHttpClient,
+        clock: Callable[[], float] = time.time,
+        policy: RetryPolicy | None = None,
+    ) -> None:
         self._settings = settings
+        self._clock = clock
+        self._policy = policy or RetryPolicy(settings.retry_timeout)
         self._http_client = http_client
         self._lock = threading.Lock()
         self._token = _Token()
@@ -93,11 +104,11 @@ class TokenSource:
 
     def token(self) -> str:
         token = self._token  # one attribute read: atomic, no lock on the fast path
-        if token.value and time.time() < token.refresh_at:
+        if token.value and self._clock() < token.refresh_at:
             return token.value
         with self._lock:
             token = self._token
-            if token.value and time.time() < token.refresh_at:
+            if token.value and self._clock() < token.refresh_at:
                 return token.value
             self._token = self._acquire()
             return self._token.value
@@ -149,8 +160,16 @@ class TokenSource:
         return self._app
 
     def _acquire(self) -> _Token:
+        """A new token; a throttled or unreachable token endpoint is retried like Graph (getting a token is safe
+        to repeat). msal replays a throttled answer until its Retry-After passes, so a retry may cost no request."""
+        try:
+            return self._policy.call(self._acquire_once)
+        except (RetryableAnswer, RetryableConnection) as exhausted:
+            raise exhausted.error from None
+
+    def _acquire_once(self) -> _Token:
         s = self._settings
-        started = time.time()
+        started = self._clock()
         try:
             app = self._application()
             if s.credential_kind == "msi":
@@ -158,21 +177,45 @@ class TokenSource:
             else:
                 result = app.acquire_token_for_client(scopes=[s.scope])
         except requests.RequestException as error:
-            raise transport_error(error, s.authority_host, s) from None
+            failure = transport_error(error, s.authority_host, s)
+            if isinstance(error, requests.exceptions.SSLError):
+                raise failure from None
+            raise RetryableConnection(failure) from None
+        except msal.exceptions.MsalServiceError as error:
+            # msal raises instead of answering for a 5xx from the token endpoint.
+            busy = ThrottledError(f"the token endpoint failed ({str(error)[:60]})", hint=THROTTLED_HINT)
+            raise RetryableAnswer(busy, None) from None
+        except ValueError:
+            # msal parses the answer as JSON; an HTML error page (a proxy, a wrong authority host) fails here.
+            raise AuthenticationError(
+                f"the token endpoint of {s.authority} answered with something that is not an OAuth answer",
+                hint="Check b2c:authorityHost and b2c:environment.",
+            ) from None
         if not isinstance(result, dict) or not result.get("access_token"):
             raise self._refused(result if isinstance(result, dict) else {})
         lifetime = float(result.get("expires_in") or 3600)
         margin = min(REFRESH_MARGIN, lifetime / 2)
         return _Token(str(result["access_token"]), started + lifetime - margin)
 
-    def _refused(self, result: dict[str, Any]) -> AuthenticationError:
+    def _refused(self, result: dict[str, Any]) -> Exception:
         """The token endpoint said no: keep its AADSTS code and description, never the credential."""
         description = str(result.get("error_description") or result.get("error") or "no token was issued")
         first_line = description.splitlines()[0] if description else ""
-        code = first_line.split(":", 1)[0] if first_line.startswith("AADSTS") else result.get("error")
+        code = result.get("error")
+        if first_line.startswith("AADSTS") and ":" in first_line:
+            head, _, rest = first_line.partition(":")
+            code, first_line = head.strip(), rest.strip()
+        first_line = first_line.split(" Trace ID:")[0]
         for secret in (self._settings.client_secret, self._settings.client_certificate_password):
             if secret:
                 first_line = first_line.replace(secret, "***")
+        if result.get("error") in TRANSIENT_TOKEN_ERRORS:
+            busy = ThrottledError(
+                f"the token endpoint is busy or failing: {first_line[:300]}",
+                code=str(code) if code else None,
+                hint=THROTTLED_HINT,
+            )
+            return RetryableAnswer(busy, None)
         kind = {"secret": "client secret", "certificate": "client certificate", "oidc": "federated token"}
         return AuthenticationError(
             f"the token endpoint refused the {kind.get(self._settings.credential_kind, 'managed identity')}: "

@@ -43,7 +43,7 @@ def shared_session() -> requests.Session:
             adapter = HTTPAdapter(pool_connections=8, pool_maxsize=POOL_SIZE, max_retries=0)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
-            session.headers["User-Agent"] = USER_AGENT
+            session.headers["User-Agent"] = USER_AGENT  # for msal's requests; Graph requests set it themselves
             _session = session
         return _session
 
@@ -73,7 +73,10 @@ class RequestOptions:
         )
 
     def as_kwargs(self) -> dict[str, Any]:
-        return {"verify": self.verify, "timeout": self.timeout, "proxies": self.proxies}
+        kwargs: dict[str, Any] = {"verify": self.verify, "timeout": self.timeout}
+        if self.proxies:  # an empty mapping still costs requests a merge on every call
+            kwargs["proxies"] = self.proxies
+        return kwargs
 
 
 class MsalHttpClient:

@@ -19,7 +19,14 @@ import requests
 
 from b2c_policy_keys.errors import GraphError, OutcomeUnknownError
 from b2c_policy_keys.graph.credentials import TokenSource
-from b2c_policy_keys.graph.http import MsalHttpClient, RequestOptions, never_sent, shared_session, transport_error
+from b2c_policy_keys.graph.http import (
+    USER_AGENT,
+    MsalHttpClient,
+    RequestOptions,
+    never_sent,
+    shared_session,
+    transport_error,
+)
 from b2c_policy_keys.graph.mapping import is_retryable, read_error_answer, to_exception
 from b2c_policy_keys.graph.retry import RetryableAnswer, RetryableConnection, RetryPolicy, parse_retry_after
 from b2c_policy_keys.graph.settings import Settings
@@ -60,8 +67,8 @@ class Transport:
         self._session = session or shared_session()
         options = RequestOptions.for_settings(settings)
         self._send_options = options.as_kwargs()
-        self.tokens = tokens or TokenSource(settings, MsalHttpClient(self._session, options))
         self.policy = policy or RetryPolicy(settings.retry_timeout)
+        self.tokens = tokens or TokenSource(settings, MsalHttpClient(self._session, options), policy=self.policy)
         self.base_url = settings.graph_url + "/beta"
 
     def request(self, method: str, path: str, *, body: Any = None, secrets: Iterable[str] = ()) -> Answer:
@@ -70,7 +77,7 @@ class Transport:
         payload = None if body is None else json.dumps(body).encode()
         hidden = tuple(secrets)
         try:
-            answer: Answer = self.policy.retrying()(self._send, method, url, payload, hidden)
+            answer = self.policy.call(lambda: self._send(method, url, payload, hidden))
         except RetryableAnswer as exhausted:
             raise exhausted.error from None
         except RetryableConnection as exhausted:
@@ -98,8 +105,8 @@ class Transport:
         client_request_id = str(uuid.uuid4())
         headers = {
             "Authorization": "Bearer " + self.tokens.token(),
+            "User-Agent": USER_AGENT,
             "client-request-id": client_request_id,
-            "return-client-request-id": "true",
         }
         if payload is not None:
             headers["Content-Type"] = "application/json"

@@ -12,15 +12,17 @@ import hmac
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
+from pulumi.dynamic import CheckFailure, ConfigureRequest, ReadResult, ResourceProvider, UpdateResult
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from b2c_policy_keys import model
+from b2c_policy_keys.errors import NotFoundError, OutcomeUnknownError
 
 if TYPE_CHECKING:
     from b2c_policy_keys.graph import GraphClient
@@ -162,7 +164,7 @@ def fingerprint(salt: str, value: str) -> str:
     return hmac.new(salt.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
-# --- lost uploads -------------------------------------------------------------------------------------------
+# --- adding a key exactly once ---------------------------------------------------------------------------
 
 
 def remember_created(keyset_id: str, kid: str) -> None:
@@ -177,18 +179,55 @@ def created_kids(keyset_id: str) -> frozenset[str]:
 
 @contextmanager
 def keyset_writes(client: GraphClient, keyset_id: str) -> Iterator[None]:
-    """Hold the client's per-key-set lock around a read-then-write, so uploads and reconciliation never interleave."""
+    """Hold the client's per-key-set lock around a read-then-write, so adds and reconciliation never interleave."""
     with client.keyset_lock(keyset_id):
         yield
 
 
 def adoptable_key(keyset: model.KeySet, *, use: str, nbf: int | None, exp: int | None) -> model.Key | None:
-    """The key a lost upload created: same use and dates, and not one this process already knows it uploaded."""
+    """The key a lost add created: same use and dates, and not one this process already knows it created.
+
+    Call it holding ``keyset_writes``; ``add_key_once`` does the whole dance.
+    """
     known = created_kids(keyset.id)
-    for key in keyset.keys:
-        if key.kid not in known and key.use == use and key.nbf == nbf and key.exp == exp:
-            return key
-    return None
+    matches = same_use_and_dates(use=use, nbf=nbf, exp=exp)
+    return next((k for k in keyset.keys if k.kid not in known and matches(k)), None)
+
+
+def same_use_and_dates(*, use: str, nbf: int | None, exp: int | None) -> Callable[[model.Key], bool]:
+    """The usual test for "the key my lost request created": same use, not-before and expiry."""
+    return lambda key: key.use == use and key.nbf == nbf and key.exp == exp
+
+
+def add_key_once(
+    client: GraphClient, keyset_id: str, add: Callable[[], model.Key], matches: Callable[[model.Key], bool]
+) -> model.Key:
+    """Run one key-adding POST (upload, generate) so that the key set never gets a duplicate key.
+
+    Normally exactly one request. When its answer is lost (``OutcomeUnknownError``) the POST may have worked: holding
+    the key set's lock, read the set and adopt the key that ``matches`` and that this process did not already create;
+    only when none appeared, add again. The lock is held throughout, so no other write of this process interleaves
+    and every kid this process created is remembered before the next write starts.
+    """
+    with client.keyset_lock(keyset_id):
+        try:
+            key = add()
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"keyset_id: the key set {keyset_id} does not exist",
+                status=exc.status,
+                code=exc.code,
+                request_id=exc.request_id,
+                client_request_id=exc.client_request_id,
+                hint="Declare it with a KeySet and pass its keyset_id, or correct keyset_id.",
+            ) from None
+        except OutcomeUnknownError:
+            known = created_kids(keyset_id)
+            keyset = client.get_keyset(keyset_id)
+            found = next((k for k in keyset.keys if k.kid not in known and matches(k)), None)
+            key = found if found is not None else add()
+        remember_created(keyset_id, key.kid)
+        return key
 
 
 def without_none(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -219,3 +258,64 @@ def warn_if_expiring(what: str, expires_at: object) -> None:
     if days < EXPIRY_WARNING_DAYS:
         when = model.iso_utc(seconds)
         pulumi.warn(f"{what}: expires_at {when} is within {EXPIRY_WARNING_DAYS} days; plan a rotation")
+
+
+# --- key resources --------------------------------------------------------------------------------------------
+
+
+class KeyProvider(B2CProvider):
+    """What every key resource (one kid in one key set, id ``<keyset_id>/<kid>``) does alike: read, update, delete.
+
+    Subclasses implement check, diff and create. Outputs carry the key as the service shows it plus whatever inputs
+    the subclass echoed at create (diff receives old outputs only); ``secret_outputs`` are re-wrapped as secrets
+    every time outputs are handed back.
+    """
+
+    #: Output names returned as secrets.
+    secret_outputs: tuple[str, ...] = ()
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        keyset_id, kid = split_key_id(id_, props)
+        try:
+            keyset = self.client().get_keyset(keyset_id)
+        except NotFoundError:
+            return ReadResult("", {})
+        key = keyset.key(kid)
+        if key is None:
+            return ReadResult("", {})
+        # Inputs stay as they are: secret inputs are not in the outputs, and `enabled` is the wish, not the fact.
+        return ReadResult(id_, {**self.carried(props), **key_outputs(keyset.id, key)})
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Only ``enabled`` changes in place (every other input replaces): one PATCH when the status differs."""
+        keyset_id, kid = split_key_id(id_, olds)
+        wanted = status_for(news.get("enabled", True))
+        if plain(olds.get("status")) != wanted:
+            self.client().set_key_status(keyset_id, kid, wanted)
+        return UpdateResult({**self.carried(olds), "enabled": as_bool(news.get("enabled"), True), "status": wanted})
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """B2C cannot delete one key: disable it, so it is never active again. Already gone is success."""
+        keyset_id, kid = split_key_id(id_, props)
+        with suppress(NotFoundError):
+            self.client().set_key_status(keyset_id, kid, "disabled")
+
+    def carried(self, outputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Old outputs carried into new ones: plain values, secrets re-wrapped, ``__provider`` left to the host."""
+        carried = {k: plain(v) for k, v in outputs.items() if k != "__provider"}
+        for name in self.secret_outputs:
+            carried[name] = secret(carried.get(name))
+        return carried
+
+    def finish_create(self, client: GraphClient, keyset_id: str, key: model.Key, props: Mapping[str, Any]) -> model.Key:
+        """Disable a key declared ``enabled=False`` right after it was added (one more request, only then)."""
+        if as_bool(props.get("enabled"), True):
+            return key
+        client.set_key_status(keyset_id, key.kid, "disabled")
+        return replace(key, status="disabled")
+
+
+def enabled_differs(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """Whether ``enabled`` asks for another status than the key has (after a refresh: also out-of-band changes)."""
+    enabled = news.get("enabled", True)
+    return is_unknown(enabled) or status_for(enabled) != plain(olds.get("status"))

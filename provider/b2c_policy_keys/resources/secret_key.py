@@ -6,16 +6,14 @@ value is detected by diff without Graph and without storing the value anywhere e
 
 from __future__ import annotations
 
-from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource
 
 from b2c_policy_keys import model
-from b2c_policy_keys.errors import NotFoundError, OutcomeUnknownError
 from b2c_policy_keys.resources import _common as c
 
 #: Inputs whose change uploads a new key (a rotation) instead of updating this one: keys are append-only.
@@ -43,7 +41,9 @@ class SecretKeyArgs:
     enabled: pulumi.Input[bool] = True
 
 
-class SecretKeyProvider(c.B2CProvider):
+class SecretKeyProvider(c.KeyProvider):
+    secret_outputs = ("value_fingerprint",)
+
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[CheckFailure] = []
         inputs = dict(news)
@@ -77,8 +77,7 @@ class SecretKeyProvider(c.B2CProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [prop for prop in _REPLACING if self._differs(prop, olds, news)]
-        enabled = news.get("enabled", True)
-        changes = bool(replaces) or c.is_unknown(enabled) or c.status_for(enabled) != c.plain(olds.get("status"))
+        changes = bool(replaces) or c.enabled_differs(olds, news)
         return DiffResult(changes=changes, replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -90,56 +89,16 @@ class SecretKeyProvider(c.B2CProvider):
         nbf = model.now_epoch() if nbf is None else nbf
         exp = c.as_epoch(props.get("expires_at"))
         value = c.plain(props["value"])
-        with c.keyset_writes(client, keyset_id):
-            try:
-                key = client.upload_secret(keyset_id, use=use, value=value, nbf=nbf, exp=exp)
-            except OutcomeUnknownError:
-                key = self._reconcile_lost_upload(keyset_id, use=use, value=value, nbf=nbf, exp=exp)
-            c.remember_created(keyset_id, key.kid)
-            if not c.as_bool(props.get("enabled"), True):
-                client.set_key_status(keyset_id, key.kid, "disabled")
-                key = replace(key, status="disabled")
+
+        def upload() -> model.Key:
+            return client.upload_secret(keyset_id, use=use, value=value, nbf=nbf, exp=exp)
+
+        key = c.add_key_once(client, keyset_id, upload, c.same_use_and_dates(use=use, nbf=nbf, exp=exp))
+        key = self.finish_create(client, keyset_id, key, props)
         echoed = self._echo(props)
         outs = {**echoed, **c.key_outputs(keyset_id, key)}
         outs["value_fingerprint"] = c.secret(c.fingerprint(echoed["fingerprint_salt"], value))
         return CreateResult(f"{keyset_id}/{key.kid}", outs)
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        keyset_id, kid = c.split_key_id(id_, props)
-        try:
-            keyset = self.client().get_keyset(keyset_id)
-        except NotFoundError:
-            return ReadResult("", {})
-        key = keyset.key(kid)
-        if key is None:
-            return ReadResult("", {})
-        # Inputs are left as they are: the value is not in the outputs, and `enabled` is the wish, not the fact.
-        outs = {**self._kept(props), **c.key_outputs(keyset.id, key)}
-        return ReadResult(id_, outs)
-
-    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        # Only `enabled` changes in place (every other input replaces): one PATCH when the status differs.
-        keyset_id, kid = c.split_key_id(id_, olds)
-        wanted = c.status_for(news.get("enabled", True))
-        if c.plain(olds.get("status")) != wanted:
-            self.client().set_key_status(keyset_id, kid, wanted)
-        outs = {k: c.plain(v) for k, v in olds.items() if k != "__provider"}
-        outs.update(self._kept(olds), enabled=c.as_bool(news.get("enabled"), True), status=wanted)
-        return UpdateResult(outs)
-
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        # B2C cannot delete one key: deleting the resource disables the key, which is then never active again.
-        keyset_id, kid = c.split_key_id(id_, props)
-        with suppress(NotFoundError):  # the key or its key set is gone already
-            self.client().set_key_status(keyset_id, kid, "disabled")
-
-    def _reconcile_lost_upload(self, keyset_id: str, *, use: str, value: str, nbf: int, exp: int | None) -> model.Key:
-        """The upload may have happened: adopt the key it created, upload again only if none appeared."""
-        client = self.client()
-        found = c.adoptable_key(client.get_keyset(keyset_id), use=use, nbf=nbf, exp=exp)
-        if found is not None:
-            return found
-        return client.upload_secret(keyset_id, use=use, value=value, nbf=nbf, exp=exp)
 
     @staticmethod
     def _differs(prop: str, olds: dict[str, Any], news: dict[str, Any]) -> bool:
@@ -169,19 +128,6 @@ class SecretKeyProvider(c.B2CProvider):
             "fingerprint_salt": c.plain(inputs.get("fingerprint_salt")),
             "requested_not_before": c.as_epoch(inputs.get("not_before")),
             "requested_expires_at": c.as_epoch(inputs.get("expires_at")),
-        }
-
-    @staticmethod
-    def _kept(outputs: dict[str, Any]) -> dict[str, Any]:
-        """The echoed inputs and the fingerprint carried from old outputs into new ones, normalised."""
-        return {
-            "use": c.plain(outputs.get("use")),
-            "version": c.normalise_version(outputs.get("version")),
-            "enabled": c.as_bool(outputs.get("enabled"), True),
-            "fingerprint_salt": c.plain(outputs.get("fingerprint_salt")),
-            "requested_not_before": c.as_epoch(outputs.get("requested_not_before")),
-            "requested_expires_at": c.as_epoch(outputs.get("requested_expires_at")),
-            "value_fingerprint": c.secret(c.plain(outputs.get("value_fingerprint"))),
         }
 
 
