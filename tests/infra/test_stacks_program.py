@@ -255,3 +255,41 @@ def test_a_tenant_that_already_holds_the_set_is_taken_over_with_adopt_existing(
     ]
     assert len(created_sets) == len(STARTER_SET)  # each tried once, answered "exists", then adopted by one GET
     assert emu.secret_matches("B2C_1A_FacebookSecret", adopted["FacebookSecret"]["activeKid"], LOCAL_FACEBOOK_SECRET)
+
+
+@pytest.mark.slow
+def test_rotating_a_stack_secret_replaces_only_that_key_and_disables_the_old_one(
+    emulator_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("ARM_CLIENT_SECRET", "B2C_GRAPH_URL", "B2C_AUTHORITY_HOST", "B2C_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    emu = emulator_factory(tenant_id="b2c00000-0000-4000-8000-00000000de02")
+    config, secret_keys = template_stack("dev", emu, "facebook-secret-before-5d0e")
+    mocks = ProviderMocks(config=config)
+    before = run_stack(mocks, "dev", config, secret_keys)["keySets"]
+    rotated = {**config, f"{PROJECT}:facebookSecret": "facebook-secret-after-77a9"}
+
+    # `pulumi preview`: only FacebookSecret-key differs (its diff replaces it); nothing is written.
+    emu.clear_requests()
+    mocks.provider_calls.clear()
+    mocks.preview = True
+    run_stack(mocks, "dev", rotated, secret_keys)
+    assert calls_per_resource(mocks) == {name: ["check", "diff"] for name in RESOURCES}
+    assert [r for r in graph_requests(emu) if r["method"] in WRITES] == []
+
+    # `pulumi up`: the new key is uploaded first and becomes active, then the old one is disabled.
+    mocks.provider_calls.clear()
+    mocks.preview = False
+    after = run_stack(mocks, "dev", rotated, secret_keys)["keySets"]
+    calls = calls_per_resource(mocks)
+    assert calls.pop("FacebookSecret-key") == ["check", "diff", "create", "delete"]
+    assert calls == {name: ["check", "diff"] for name in RESOURCES if name != "FacebookSecret-key"}
+    old_kid, new_kid = before["FacebookSecret"]["activeKid"], after["FacebookSecret"]["activeKid"]
+    assert new_kid != old_kid
+    keyset = client_for(resolve_settings(config.get)).get_keyset("B2C_1A_FacebookSecret")
+    assert {k.kid: k.status for k in keyset.keys} == {old_kid: "disabled", new_kid: "enabled"}
+    assert keyset.active_key() is not None and keyset.active_key().kid == new_kid  # type: ignore[union-attr]
+    assert emu.secret_matches("B2C_1A_FacebookSecret", new_kid, "facebook-secret-after-77a9")
+    assert {k: v for k, v in after.items() if k != "FacebookSecret"} == {
+        k: v for k, v in before.items() if k != "FacebookSecret"
+    }
