@@ -9,6 +9,7 @@ import pytest
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.errors import AuthenticationError, ConfigurationError, PermissionDeniedError, TransportError
 from b2c_policy_keys.graph import GraphClient
+from b2c_policy_keys.graph.credentials import load_certificate_credential
 
 from .support import app_certificate, closed_port, emulator_settings, token_requests
 
@@ -125,3 +126,23 @@ def test_an_unreachable_managed_identity_endpoint_is_named(emulator: Emulator, m
     )
     with pytest.raises(TransportError, match=f"could not connect to 127.0.0.1:{port}"):
         GraphClient(settings).list_keysets()
+
+
+@pytest.mark.parametrize(
+    ("content", "password", "expected"),
+    [
+        (b"not a certificate at all", None, r"\(PEM\) or be a PFX"),
+        (None, "pw-wrong", "b2c:clientCertificatePassword"),
+        (None, None, "b2c:clientCertificatePassword"),
+    ],
+)
+def test_unusable_certificate_files_are_configuration_errors(
+    tmp_path: Path, content: bytes | None, password: str | None, expected: str
+) -> None:
+    path = tmp_path / "app.pfx"
+    path.write_bytes(content if content is not None else app_certificate().pfx("pw-right"))
+    with pytest.raises(ConfigurationError, match=expected) as caught:
+        load_certificate_credential(str(path), password)
+    assert "pw-" not in str(caught.value)
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        load_certificate_credential(str(tmp_path / "gone.pem"), None)
