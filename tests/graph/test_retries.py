@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from b2c_policy_keys.emulator import Emulator
@@ -11,7 +9,7 @@ from b2c_policy_keys.errors import OutcomeUnknownError, ThrottledError, Transpor
 from b2c_policy_keys.graph.retry import BACKOFF_BASE, MAX_CONNECTION_ATTEMPTS, MIN_WAIT
 from b2c_policy_keys.graph.transport import Transport
 
-from .support import emulator_settings, graph_requests, recorded_client, token_requests
+from .support import closed_port, emulator_settings, graph_requests, recorded_client, token_requests
 
 KEYSETS = r"^/beta/trustFramework/keySets$"
 
@@ -127,15 +125,9 @@ def test_a_read_timeout_on_a_get_is_retried(emulator: Emulator) -> None:
     assert len(sleeps.delays) == 1
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_a_post_that_never_connected_is_retried_then_reported(emulator: Emulator) -> None:
     live = Transport(emulator_settings(emulator))
-    dead = emulator_settings(emulator, **{"b2c:graphUrl": f"https://127.0.0.1:{_closed_port()}"})
+    dead = emulator_settings(emulator, **{"b2c:graphUrl": f"https://127.0.0.1:{closed_port()}"})
     client, sleeps = recorded_client(dead, tokens=live.tokens)
     with pytest.raises(TransportError) as caught:
         client.generate_key("nowhere", use="sig", kty="RSA")

@@ -47,7 +47,10 @@ def _private_key_pem(key: Any) -> str:
 
 def load_certificate_credential(path: str, password: str | None) -> dict[str, str]:
     """msal's certificate credential from a PEM (key + certificate) or PFX file; clear errors, no secret in them."""
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise ConfigurationError(f"b2c:clientCertificatePath {path!r} cannot be read ({error.strerror})") from None
     secret = password.encode() if password else None
     key: Any
     certificate: x509.Certificate | None

@@ -124,7 +124,8 @@ def never_sent(error: requests.RequestException) -> bool:
 
 def transport_error(error: requests.RequestException, url: str, settings: Settings) -> TransportError:
     """A ``TransportError`` naming the cause and the setting that fixes it; never the request or its headers."""
-    host = urllib.parse.urlsplit(url).netloc or url
+    sent = getattr(error.request, "url", None)  # the URL really tried (msal's managed identity endpoint, ...)
+    host = urllib.parse.urlsplit(sent or url).netloc or url
     if isinstance(error, requests.exceptions.SSLError):
         found = _SSL_REASON.search(str(error))
         reason = found.group(1).strip() if found else "the TLS handshake failed"

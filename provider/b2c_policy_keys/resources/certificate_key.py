@@ -150,7 +150,11 @@ class CertificateKeyProvider(CertificateBackedProvider):
         inputs.pop("certificate_thumbprint", None)
         if value is None or value == "":
             failures.append(c.failure("certificate", "is required (PEM text or base64 of the DER .cer file)"))
-        elif not c.is_unknown(value):
+        elif c.is_unknown(value):
+            pass
+        elif not isinstance(value, str):
+            failures.append(c.failure("certificate", f"must be PEM text or base64 DER, not {type(value).__name__}"))
+        else:
             try:
                 facts = certificates.certificate_facts(certificates.load_certificate(value))
             except ValueError as error:
