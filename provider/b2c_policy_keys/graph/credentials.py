@@ -1,0 +1,187 @@
+"""Access tokens for Graph through msal, one token request per process until the token nears its expiry.
+
+The provider host runs four calls at once for every resource of a deployment, so the token is cached here, read
+without a lock on the fast path and refreshed single-flight under a lock. msal keeps its own cache too; it is dropped
+with the application when Graph rejects a token we still believed valid.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msal
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from b2c_policy_keys.errors import AuthenticationError, ConfigurationError
+from b2c_policy_keys.graph.http import MsalHttpClient, transport_error
+from b2c_policy_keys.graph.mapping import AUTHENTICATION_HINT
+from b2c_policy_keys.graph.settings import CLOUDS, Settings
+
+#: Refresh this long before expiry (msal itself treats tokens within 5 minutes of expiry as expired).
+REFRESH_MARGIN = 300.0
+
+
+@dataclass(frozen=True)
+class _Token:
+    value: str = ""
+    refresh_at: float = 0.0
+
+
+def _private_key_pem(key: Any) -> str:
+    pem: bytes = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return pem.decode()
+
+
+def load_certificate_credential(path: str, password: str | None) -> dict[str, str]:
+    """msal's certificate credential from a PEM (key + certificate) or PFX file; clear errors, no secret in them."""
+    data = Path(path).read_bytes()
+    secret = password.encode() if password else None
+    key: Any
+    certificate: x509.Certificate | None
+    try:
+        if b"-----BEGIN" in data:
+            key = serialization.load_pem_private_key(data, secret)
+            certificate = x509.load_pem_x509_certificate(data)
+        else:
+            key, certificate, _ = pkcs12.load_key_and_certificates(data, secret)
+    except (ValueError, TypeError) as error:
+        reason = "wrong or missing b2c:clientCertificatePassword, or not a PEM/PFX file"
+        if "password" not in str(error).lower():
+            reason = "the file must hold a private key and its certificate (PEM) or be a PFX file"
+        raise ConfigurationError(f"b2c:clientCertificatePath {path!r} cannot be used: {reason}") from None
+    if key is None or certificate is None:
+        raise ConfigurationError(
+            f"b2c:clientCertificatePath {path!r} must hold both the private key and its certificate"
+        )
+    return {
+        "private_key": _private_key_pem(key),
+        "public_certificate": certificate.public_bytes(serialization.Encoding.PEM).decode(),
+    }
+
+
+def _federated_assertion(path: str) -> Callable[[], str]:
+    """Read the token file at each use: GitHub Actions and Kubernetes rotate it."""
+
+    def read() -> str:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as error:
+            raise ConfigurationError(f"b2c:oidcTokenFilePath {path!r} cannot be read ({error.strerror})") from None
+
+    return read
+
+
+class TokenSource:
+    """Bearer tokens for one ``Settings``; thread-safe, single-flight."""
+
+    def __init__(self, settings: Settings, http_client: MsalHttpClient, clock: Callable[[], float] = time.time) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._http_client = http_client
+        self._lock = threading.Lock()
+        self._token = _Token()
+        self._app: Any = None
+
+    def token(self) -> str:
+        token = self._token  # one attribute read: atomic, no lock on the fast path
+        if token.value and self._clock() < token.refresh_at:
+            return token.value
+        with self._lock:
+            token = self._token
+            if token.value and self._clock() < token.refresh_at:
+                return token.value
+            self._token = self._acquire()
+            return self._token.value
+
+    def invalidate(self, value: str) -> None:
+        """Forget ``value`` (Graph refused it) so the next call asks for a new token, bypassing msal's cache."""
+        with self._lock:
+            if self._token.value == value:
+                self._token = _Token()
+                self._app = None
+
+    # --- msal ---------------------------------------------------------------------------------------------
+
+    def _application(self) -> Any:
+        if self._app is not None:
+            return self._app
+        s = self._settings
+        if s.credential_kind == "msi":
+            identity = (
+                msal.UserAssignedManagedIdentity(client_id=s.client_id)
+                if s.client_id
+                else msal.SystemAssignedManagedIdentity()
+            )
+            self._app = msal.ManagedIdentityClient(identity, http_client=self._http_client)
+            return self._app
+        credential: Any
+        if s.credential_kind == "secret":
+            credential = s.client_secret
+        elif s.credential_kind == "certificate":
+            # The resolver guarantees a path for this kind.
+            credential = load_certificate_credential(s.client_certificate_path or "", s.client_certificate_password)
+        else:
+            credential = {"client_assertion": _federated_assertion(s.oidc_token_file_path or "")}
+        try:
+            self._app = msal.ConfidentialClientApplication(
+                s.client_id,
+                client_credential=credential,
+                authority=s.authority,
+                http_client=self._http_client,
+                instance_discovery=not s.custom_authority,
+                validate_authority=not s.custom_authority,
+            )
+        except ValueError as error:
+            # msal reads the tenant's OpenID configuration here; a wrong tenant or authority host fails this way.
+            raise AuthenticationError(
+                f"cannot read the OpenID configuration of {s.authority}: {str(error)[:200]}",
+                hint="Check b2c:tenantId, b2c:environment and b2c:authorityHost.",
+            ) from None
+        return self._app
+
+    def _acquire(self) -> _Token:
+        s = self._settings
+        started = self._clock()
+        try:
+            app = self._application()
+            if s.credential_kind == "msi":
+                result = app.acquire_token_for_client(resource=CLOUDS[s.environment].graph_url)
+            else:
+                result = app.acquire_token_for_client(scopes=[s.scope])
+        except requests.RequestException as error:
+            raise transport_error(error, s.authority_host, s) from None
+        if not isinstance(result, dict) or not result.get("access_token"):
+            raise self._refused(result if isinstance(result, dict) else {})
+        lifetime = float(result.get("expires_in") or 3600)
+        margin = min(REFRESH_MARGIN, lifetime / 2)
+        return _Token(str(result["access_token"]), started + lifetime - margin)
+
+    def _refused(self, result: dict[str, Any]) -> AuthenticationError:
+        """The token endpoint said no: keep its AADSTS code and description, never the credential."""
+        description = str(result.get("error_description") or result.get("error") or "no token was issued")
+        first_line = description.splitlines()[0] if description else ""
+        code = result.get("error")
+        if first_line.startswith("AADSTS") and ":" in first_line:
+            head, _, rest = first_line.partition(":")
+            code, first_line = head.strip(), rest.strip()
+        first_line = first_line.split(" Trace ID:")[0]
+        for secret in (self._settings.client_secret, self._settings.client_certificate_password):
+            if secret:
+                first_line = first_line.replace(secret, "***")
+        kind = {"secret": "client secret", "certificate": "client certificate", "oidc": "federated token"}
+        return AuthenticationError(
+            f"the token endpoint refused the {kind.get(self._settings.credential_kind, 'managed identity')}: "
+            f"{first_line[:300]}",
+            code=str(code) if code else None,
+            hint=AUTHENTICATION_HINT,
+        )

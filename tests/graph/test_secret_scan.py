@@ -1,0 +1,135 @@
+"""Client secrets, uploaded values, PFX passwords and tokens never reach logs or exception messages, even at DEBUG."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from b2c_policy_keys.emulator import Emulator
+from b2c_policy_keys.errors import B2CKeysError
+from b2c_policy_keys.graph import GraphClient
+from b2c_policy_keys.graph.transport import Transport
+
+from .support import app_certificate, emulator_settings
+
+CLIENT_SECRET = "scan-client-secret-7f3a9c"
+UPLOADED = "scan-uploaded-value-d41e8b"
+PFX_PASSWORD = "scan-pfx-password-90ab"
+
+
+class Everything(logging.Handler):
+    """Every record of every logger (urllib3, msal, ours), formatted, plus its raw arguments."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.texts: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.texts.append(record.getMessage())
+        self.texts.append(repr(record.args))
+        if record.exc_info and record.exc_info[1] is not None:
+            self.texts.append(repr(record.exc_info[1]))
+
+
+@pytest.fixture
+def everything() -> Everything:
+    handler = Everything()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield handler  # type: ignore[misc]
+    root.removeHandler(handler)
+    root.setLevel(previous)
+
+
+def test_nothing_secret_is_logged_or_raised(emulator: Emulator, everything: Everything, tmp_path: Path) -> None:
+    emulator.add_client("b2c00000-0000-4000-8000-0000000000d1", secret=CLIENT_SECRET)
+    settings = emulator_settings(
+        emulator, **{"b2c:clientId": "b2c00000-0000-4000-8000-0000000000d1", "b2c:clientSecret": CLIENT_SECRET}
+    )
+    transport = Transport(settings)
+    client = GraphClient(settings, transport)
+    messages: list[str] = []
+
+    def expect_error(call: object) -> None:
+        try:
+            call()  # type: ignore[operator]
+        except B2CKeysError as error:
+            messages.append(str(error))
+            messages.append(repr(error))
+        else:
+            raise AssertionError("expected an error")
+
+    client.create_keyset("scan")
+    client.upload_secret("scan", use="sig", value=UPLOADED)
+    expect_error(lambda: client.upload_secret("scan", use="enc", value=UPLOADED))  # use differs from the set's
+    emulator.add_fault(method="POST", path_regex="uploadSecret$", kind="drop_after", count=1)
+    expect_error(lambda: client.upload_secret("scan", use="sig", value=UPLOADED))
+    emulator.add_fault(method="POST", path_regex="uploadSecret$", kind="status", status=400, code="AADB2C95026")
+    expect_error(lambda: client.upload_secret("scan", use="sig", value=UPLOADED))
+    emulator.clear_faults()
+
+    pki = app_certificate("scan")
+    encryption = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+        .build(PFX_PASSWORD.encode())
+    )
+    pfx = base64.b64encode(pkcs12.serialize_key_and_certificates(b"k", pki.key, pki.cert, None, encryption)).decode()
+    client.create_keyset("scan-pfx")
+    client.upload_pkcs12("scan-pfx", pfx=pfx, password=PFX_PASSWORD)
+    expect_error(lambda: client.upload_pkcs12("scan-pfx", pfx=pfx, password=PFX_PASSWORD + "-wrong"))
+
+    wrong = emulator_settings(emulator, **{"b2c:clientSecret": CLIENT_SECRET + "-wrong"})
+    expect_error(lambda: GraphClient(wrong).list_keysets())
+
+    token = transport.tokens.token()
+    assert len(messages) == 10  # five errors, each as str and repr
+    assert any(t.startswith("POST /beta/trustFramework") for t in everything.texts)  # we did log
+    assert any('"POST /beta/trustFramework' in t for t in everything.texts)  # and so did urllib3
+    haystack = "\n".join(everything.texts + messages)
+    for secret in (CLIENT_SECRET, UPLOADED, PFX_PASSWORD, token, pfx[:40], emulator.client_secret):
+        assert secret not in haystack
+
+
+def test_federated_tokens_identity_headers_and_key_passwords_are_not_logged(
+    emulator: Emulator, everything: Everything, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assertion = emulator.federated_token()
+    token_file = tmp_path / "token"
+    token_file.write_text(assertion)
+    oidc = emulator_settings(
+        emulator, **{"b2c:clientSecret": None, "b2c:useOidc": "true", "b2c:oidcTokenFilePath": str(token_file)}
+    )
+    GraphClient(oidc).list_keysets()
+
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"{emulator.authority_host}/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", emulator.msi_header)
+    msi = emulator_settings(emulator, **{"b2c:clientId": None, "b2c:clientSecret": None, "b2c:useMsi": "true"})
+    GraphClient(msi).list_keysets()
+
+    pki = app_certificate("scan-cert")
+    emulator.add_client("b2c00000-0000-4000-8000-0000000000d2", certificate_pem=pki.cert_pem)
+    pem = tmp_path / "app.pem"
+    pem.write_text(pki.key_pem(PFX_PASSWORD) + pki.cert_pem)
+    cert = emulator_settings(
+        emulator,
+        **{
+            "b2c:clientId": "b2c00000-0000-4000-8000-0000000000d2",
+            "b2c:clientSecret": None,
+            "b2c:clientCertificatePath": str(pem),
+            "b2c:clientCertificatePassword": PFX_PASSWORD,
+        },
+    )
+    GraphClient(cert).list_keysets()
+
+    haystack = "\n".join(everything.texts)
+    assert "/msi/token" in haystack  # the scan saw the managed-identity exchange
+    for secret in (assertion, emulator.msi_header, PFX_PASSWORD, pki.key_pem().splitlines()[1]):
+        assert secret not in haystack
