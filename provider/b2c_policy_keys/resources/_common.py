@@ -1,0 +1,321 @@
+"""Plumbing every B2C dynamic provider shares: credentials, check failures, unknowns, dates, outputs, fingerprints.
+
+Why a base class: the engine pickles the provider instance into state and unpickles it in the provider host. The
+instance must therefore carry nothing (``__getstate__`` returns ``{}``); credentials come from ``configure()`` (the
+stack config) or the environment, and the Graph client is built lazily, once per process, in the host.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pulumi.dynamic import CheckFailure, ConfigureRequest, ReadResult, ResourceProvider, UpdateResult
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+
+from b2c_policy_keys import model
+from b2c_policy_keys.errors import NotFoundError, OutcomeUnknownError
+
+if TYPE_CHECKING:
+    from b2c_policy_keys.graph import GraphClient
+
+#: Warn when a key expires within this many days (program side, during preview and up).
+EXPIRY_WARNING_DAYS = 30
+
+# Kids this process uploaded, per key set. Read under the key set lock when reconciling a lost upload, so a key
+# another resource of the same deployment just created is never adopted twice.
+_created_kids: dict[str, set[str]] = {}
+_created_kids_lock = threading.Lock()
+
+
+class B2CProvider(ResourceProvider):
+    """A stateless provider: pickles to its class reference only, resolves credentials lazily in the host."""
+
+    # The pickle is a class reference and holds no captured value, so it never needs to be a secret.
+    serialize_as_secret_always = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Nothing to restore: a provider is rebuilt from configure() and the environment."""
+
+    def configure(self, req: ConfigureRequest) -> None:
+        # Keep the lookup, not the values: settings are resolved at first use, so a provider that never talks to
+        # Graph (a no-change preview) never fails on missing credentials and never holds a secret.
+        self._get_config: Callable[[str], object | None] = req.config.get
+
+    def client(self) -> GraphClient:
+        from b2c_policy_keys.graph import client_for, resolve_settings
+
+        return client_for(resolve_settings(getattr(self, "_get_config", None)))
+
+
+# --- values as the engine sends them ------------------------------------------------------------------------
+
+
+def is_unknown(value: object) -> bool:
+    """Whether a preview value is not known yet (the host turns the engine's sentinel into ``Unknown``)."""
+    return isinstance(value, Unknown) or value == rpc.UNKNOWN
+
+
+def plain(value: Any) -> Any:
+    """The value without a secret wrapper; the engine normally unwraps secrets itself, tests may not."""
+    return rpc.unwrap_rpc_secret(value)
+
+
+def secret(value: Any) -> Any:
+    """Mark one output as a secret from the provider side (the engine keeps it encrypted in state)."""
+    return value if value is None else rpc.wrap_rpc_secret(value)
+
+
+def failure(prop: str, reason: str) -> CheckFailure:
+    return CheckFailure(prop, f"{prop} {reason}")
+
+
+def as_bool(value: object, default: bool) -> bool:
+    value = plain(value)
+    return default if value is None else bool(value)
+
+
+def as_epoch(value: object) -> int | None:
+    """An epoch-seconds number as the engine returns it (``1.7e9`` float) back to an int; None stays None."""
+    value = plain(value)
+    if value is None or is_unknown(value):
+        return None
+    return int(float(value))  # type: ignore[arg-type]
+
+
+def normalise_version(value: object) -> str | None:
+    """``version`` as text, so ``2`` and ``2.0`` (numbers arrive as floats) never differ."""
+    value = plain(value)
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def moment_input(value: Any) -> Any:
+    """Program side: a ``datetime`` cannot be serialised to the engine, so send its ISO-8601 form for check()."""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def check_moment(prop: str, value: object, failures: list[CheckFailure]) -> int | None:
+    """Epoch seconds for a date input, or None (absent, unknown, or invalid with a failure recorded)."""
+    value = plain(value)
+    if value is None or is_unknown(value):
+        return None
+    try:
+        return model.parse_moment(value)
+    except ValueError as exc:
+        failures.append(failure(prop, str(exc)))
+        return None
+
+
+def check_keyset_name(prop: str, value: object, failures: list[CheckFailure]) -> None:
+    value = plain(value)
+    if is_unknown(value):
+        return
+    failures.extend(failure(prop, problem) for problem in model.keyset_name_problems(value))
+
+
+def same_keyset(a: object, b: object) -> bool:
+    """Both spellings (with or without ``B2C_1A_``) name the same key set."""
+    a, b = plain(a), plain(b)
+    if not isinstance(a, str) or not isinstance(b, str):
+        return a == b
+    return model.normalise_keyset_id(a) == model.normalise_keyset_id(b)
+
+
+# --- outputs ------------------------------------------------------------------------------------------------
+
+
+def keyset_outputs(keyset: model.KeySet) -> dict[str, Any]:
+    active = keyset.active_key()
+    return {
+        "keyset_id": keyset.id,
+        "keys": [key.to_output() for key in keyset.keys],
+        "active_kid": None if active is None else active.kid,
+    }
+
+
+def key_outputs(keyset_id: str, key: model.Key) -> dict[str, Any]:
+    return {"keyset_id": keyset_id, **key.to_output()}
+
+
+# --- fingerprints -------------------------------------------------------------------------------------------
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def fingerprint(salt: str, value: str) -> str:
+    """Salted HMAC-SHA256 of a secret value: detects a changed value without storing it, resists dictionaries."""
+    return hmac.new(salt.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+# --- adding a key exactly once ---------------------------------------------------------------------------
+
+
+def remember_created(keyset_id: str, kid: str) -> None:
+    with _created_kids_lock:
+        _created_kids.setdefault(keyset_id, set()).add(kid)
+
+
+def created_kids(keyset_id: str) -> frozenset[str]:
+    with _created_kids_lock:
+        return frozenset(_created_kids.get(keyset_id, ()))
+
+
+@contextmanager
+def keyset_writes(client: GraphClient, keyset_id: str) -> Iterator[None]:
+    """Hold the client's per-key-set lock around a read-then-write, so adds and reconciliation never interleave."""
+    with client.keyset_lock(keyset_id):
+        yield
+
+
+def adoptable_key(keyset: model.KeySet, *, use: str, nbf: int | None, exp: int | None) -> model.Key | None:
+    """The key a lost add created: same use and dates, and not one this process already knows it created.
+
+    Call it holding ``keyset_writes``; ``add_key_once`` does the whole dance.
+    """
+    known = created_kids(keyset.id)
+    matches = same_use_and_dates(use=use, nbf=nbf, exp=exp)
+    return next((k for k in keyset.keys if k.kid not in known and matches(k)), None)
+
+
+def same_use_and_dates(*, use: str, nbf: int | None, exp: int | None) -> Callable[[model.Key], bool]:
+    """The usual test for "the key my lost request created": same use, not-before and expiry."""
+    return lambda key: key.use == use and key.nbf == nbf and key.exp == exp
+
+
+def add_key_once(
+    client: GraphClient, keyset_id: str, add: Callable[[], model.Key], matches: Callable[[model.Key], bool]
+) -> model.Key:
+    """Run one key-adding POST (upload, generate) so that the key set never gets a duplicate key.
+
+    Normally exactly one request. When its answer is lost (``OutcomeUnknownError``) the POST may have worked: holding
+    the key set's lock, read the set and adopt the key that ``matches`` and that this process did not already create;
+    only when none appeared, add again. The lock is held throughout, so no other write of this process interleaves
+    and every kid this process created is remembered before the next write starts.
+    """
+    with client.keyset_lock(keyset_id):
+        try:
+            key = add()
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"keyset_id: the key set {keyset_id} does not exist",
+                status=exc.status,
+                code=exc.code,
+                request_id=exc.request_id,
+                client_request_id=exc.client_request_id,
+                hint="Declare it with a KeySet and pass its keyset_id, or correct keyset_id.",
+            ) from None
+        except OutcomeUnknownError:
+            known = created_kids(keyset_id)
+            keyset = client.get_keyset(keyset_id)
+            found = next((k for k in keyset.keys if k.kid not in known and matches(k)), None)
+            key = found if found is not None else add()
+        remember_created(keyset_id, key.kid)
+        return key
+
+
+def without_none(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def status_for(enabled: object) -> str:
+    return "enabled" if as_bool(enabled, True) else "disabled"
+
+
+def split_key_id(id_: str, props: Mapping[str, Any]) -> tuple[str, str]:
+    """``(keyset_id, kid)`` of a key resource, from its outputs or else from its ``<keyset_id>/<kid>`` id."""
+    keyset_id, _, kid = id_.partition("/")
+    return (plain(props.get("keyset_id")) or keyset_id), (plain(props.get("kid")) or kid)
+
+
+def warn_if_expiring(what: str, expires_at: object) -> None:
+    """Program side: warn when a key expires within 30 days (only when the date is known in the program)."""
+    import pulumi
+
+    if expires_at is None or isinstance(expires_at, pulumi.Output):
+        return
+    try:
+        seconds = model.parse_moment(moment_input(expires_at))
+    except ValueError:
+        return  # check() reports it with the property name
+    days = (seconds - model.now_epoch()) / 86400
+    if days < EXPIRY_WARNING_DAYS:
+        when = model.iso_utc(seconds)
+        pulumi.warn(f"{what}: expires_at {when} is within {EXPIRY_WARNING_DAYS} days; plan a rotation")
+
+
+# --- key resources --------------------------------------------------------------------------------------------
+
+
+class KeyProvider(B2CProvider):
+    """What every key resource (one kid in one key set, id ``<keyset_id>/<kid>``) does alike: read, update, delete.
+
+    Subclasses implement check, diff and create. Outputs carry the key as the service shows it plus whatever inputs
+    the subclass echoed at create (diff receives old outputs only); ``secret_outputs`` are re-wrapped as secrets
+    every time outputs are handed back.
+    """
+
+    #: Output names returned as secrets.
+    secret_outputs: tuple[str, ...] = ()
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        keyset_id, kid = split_key_id(id_, props)
+        try:
+            keyset = self.client().get_keyset(keyset_id)
+        except NotFoundError:
+            return ReadResult("", {})
+        key = keyset.key(kid)
+        if key is None:
+            return ReadResult("", {})
+        # Inputs stay as they are: secret inputs are not in the outputs, and `enabled` is the wish, not the fact.
+        return ReadResult(id_, {**self.carried(props), **key_outputs(keyset.id, key)})
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Only ``enabled`` changes in place (every other input replaces): one PATCH when the status differs."""
+        keyset_id, kid = split_key_id(id_, olds)
+        wanted = status_for(news.get("enabled", True))
+        if plain(olds.get("status")) != wanted:
+            self.client().set_key_status(keyset_id, kid, wanted)
+        return UpdateResult({**self.carried(olds), "enabled": as_bool(news.get("enabled"), True), "status": wanted})
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """B2C cannot delete one key: disable it, so it is never active again. Already gone is success."""
+        keyset_id, kid = split_key_id(id_, props)
+        with suppress(NotFoundError):
+            self.client().set_key_status(keyset_id, kid, "disabled")
+
+    def carried(self, outputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Old outputs carried into new ones: plain values, secrets re-wrapped, ``__provider`` left to the host."""
+        carried = {k: plain(v) for k, v in outputs.items() if k != "__provider"}
+        for name in self.secret_outputs:
+            carried[name] = secret(carried.get(name))
+        return carried
+
+    def finish_create(self, client: GraphClient, keyset_id: str, key: model.Key, props: Mapping[str, Any]) -> model.Key:
+        """Disable a key declared ``enabled=False`` right after it was added (one more request, only then)."""
+        if as_bool(props.get("enabled"), True):
+            return key
+        client.set_key_status(keyset_id, key.kid, "disabled")
+        return replace(key, status="disabled")
+
+
+def enabled_differs(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """Whether ``enabled`` asks for another status than the key has (after a refresh: also out-of-band changes)."""
+    enabled = news.get("enabled", True)
+    return is_unknown(enabled) or status_for(enabled) != plain(olds.get("status"))

@@ -1,0 +1,127 @@
+"""KeySet: one B2C policy key set (``trustFramework/keySets``) as a Pulumi dynamic resource."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+
+from b2c_policy_keys import model
+from b2c_policy_keys.errors import AlreadyExistsError, NotFoundError
+from b2c_policy_keys.resources import _common as c
+
+_ADOPT_HINT = (
+    "Set adopt_existing=True on this KeySet to manage the existing key set (its keys are kept). "
+    "`pulumi import` cannot help: Pulumi cannot import dynamic-provider resources."
+)
+
+
+@dataclass(frozen=True)
+class KeySetArgs:
+    """What a key set is declared with."""
+
+    #: The key set's name, with or without the ``B2C_1A_`` prefix (both name the same key set).
+    name: pulumi.Input[str]
+    #: Manage a key set that already exists instead of failing on create.
+    adopt_existing: pulumi.Input[bool] = False
+    #: On delete, also delete the ``<id>.bak`` key set the service leaves behind.
+    purge_backup_on_delete: pulumi.Input[bool] = False
+
+
+class KeySetProvider(c.B2CProvider):
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures: list[pulumi.dynamic.CheckFailure] = []
+        c.check_keyset_name("name", news.get("name"), failures)
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # olds are the old outputs: compare the id the service gave with the new name, normalised.
+        name = c.plain(news.get("name"))
+        replaces = [] if not c.is_unknown(name) and c.same_keyset(olds.get("keyset_id"), name) else ["name"]
+        flags = [
+            prop
+            for prop, default in (("adopt_existing", False), ("purge_backup_on_delete", False))
+            if c.is_unknown(news.get(prop)) or c.as_bool(olds.get(prop), default) != c.as_bool(news.get(prop), default)
+        ]
+        return DiffResult(changes=bool(replaces or flags), replaces=replaces, delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        client = self.client()
+        name = model.normalise_keyset_id(c.plain(props["name"]))
+        try:
+            keyset = client.create_keyset(name)
+        except AlreadyExistsError as exc:
+            if not c.as_bool(props.get("adopt_existing"), False):
+                raise AlreadyExistsError(
+                    f"The key set {name} already exists.", status=exc.status, code=exc.code, hint=_ADOPT_HINT
+                ) from None
+            keyset = client.get_keyset(name)
+        return CreateResult(keyset.id, self._outputs(keyset, props))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        try:
+            keyset = self.client().get_keyset(id_)
+        except NotFoundError:
+            return ReadResult("", {})
+        outs = self._outputs(keyset, props)
+        inputs = {k: outs[k] for k in ("name", "adopt_existing", "purge_backup_on_delete")}
+        return ReadResult(keyset.id, outs, inputs)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        # Only the flags can change in place; they act on create and delete, so there is nothing to send.
+        return UpdateResult({**olds, **self._inputs(news)})
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        client = self.client()
+        targets = [id_]
+        if c.as_bool(props.get("purge_backup_on_delete"), False):
+            targets.append(id_ + model.BACKUP_SUFFIX)
+        for keyset_id in targets:
+            with suppress(NotFoundError):  # already gone: what delete wanted
+                client.delete_keyset(keyset_id)
+
+    @staticmethod
+    def _inputs(props: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": c.plain(props.get("name")),
+            "adopt_existing": c.as_bool(props.get("adopt_existing"), False),
+            "purge_backup_on_delete": c.as_bool(props.get("purge_backup_on_delete"), False),
+        }
+
+    def _outputs(self, keyset: model.KeySet, props: dict[str, Any]) -> dict[str, Any]:
+        return {**self._inputs(props), **c.keyset_outputs(keyset)}
+
+
+class KeySet(Resource, module="b2c", name="KeySet"):
+    """A B2C policy key set. Its keys are managed by key resources (``SecretKey``, ...) that name its ``keyset_id``."""
+
+    keyset_id: pulumi.Output[str]
+    """The id the service gave the key set (``B2C_1A_...``); also the Pulumi id."""
+    keys: pulumi.Output[list[dict[str, Any]]]
+    """Each key's ``kid``, ``kty``, ``use``, ``not_before``, ``expires_at`` (epoch seconds and ``_iso``), ``status``,
+    as of the last create or refresh."""
+    active_kid: pulumi.Output[str | None]
+    """The kid of the key the service uses now, as of the last create or refresh."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: pulumi.Input[str],
+        adopt_existing: pulumi.Input[bool] = False,
+        purge_backup_on_delete: pulumi.Input[bool] = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = KeySetArgs(name, adopt_existing, purge_backup_on_delete)
+        props: dict[str, Any] = {
+            "keyset_id": None,
+            "keys": None,
+            "active_kid": None,
+            "name": args.name,
+            "adopt_existing": args.adopt_existing,
+            "purge_backup_on_delete": args.purge_backup_on_delete,
+        }
+        super().__init__(KeySetProvider(), resource_name, props, opts)
