@@ -15,7 +15,12 @@ from b2c_policy_keys._version import __version__
 from b2c_policy_keys.errors import B2CKeysError, ConfigurationError
 
 #: Command modules, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("b2c_policy_keys.cli.emulator_cmd",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "b2c_policy_keys.cli.list_cmd",
+    "b2c_policy_keys.cli.show_cmd",
+    "b2c_policy_keys.cli.expiring_cmd",
+    "b2c_policy_keys.cli.emulator_cmd",
+)
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1

@@ -17,6 +17,9 @@ from typing import Any
 
 from b2c_policy_keys.emulator import DEFAULT_TENANT_ID, Emulator
 
+#: In the data directory while the emulator runs: its JSON line, for ``--emulator DIR`` of the other commands.
+RUNNING_FILE = "running.json"
+
 
 def default_data_dir() -> str:
     """Per user, not per working directory, so ``pulumi up`` and ``pulumi refresh`` from anywhere share a tenant."""
@@ -104,8 +107,16 @@ def run(args: argparse.Namespace) -> int:
                 "data_dir": str(emulator.data_dir) if emulator.data_dir else None,
             }
             print(json.dumps(line), flush=True)
-            while not stop.wait(1.0):
-                pass
+            # `b2c-keys list --emulator DIR` finds a running emulator through this file (key-kinds addition).
+            running = emulator.data_dir / RUNNING_FILE if emulator.data_dir else None
+            if running is not None:
+                running.write_text(json.dumps(line) + "\n", encoding="utf-8")
+            try:
+                while not stop.wait(1.0):
+                    pass
+            finally:
+                if running is not None:
+                    running.unlink(missing_ok=True)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

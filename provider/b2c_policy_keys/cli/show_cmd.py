@@ -1,0 +1,43 @@
+"""``b2c-keys show NAME``: the keys of one key set with status and dates, the active one marked."""
+
+from __future__ import annotations
+
+import argparse
+
+from b2c_policy_keys.cli import _render, _target
+from b2c_policy_keys.errors import B2CKeysError, NotFoundError
+from b2c_policy_keys.model import normalise_keyset_id, now_epoch
+
+
+class KeySetNotFound(B2CKeysError):
+    """``show`` of a key set the tenant does not hold: the cause and the command that lists what exists."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "show",
+        help="show the keys of one key set",
+        description="Show the keys of one key set: status, not-before and expiry; the active key is marked with *.",
+    )
+    parser.add_argument("name", metavar="NAME", help="key set name, with or without the B2C_1A_ prefix")
+    parser.add_argument("--json", action="store_true", help="print JSON for machines instead of a table")
+    _target.add_target_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    client = _target.client_from(args)
+    keyset_id = normalise_keyset_id(args.name)
+    try:
+        with _render.progress(f"Reading {keyset_id}…"):
+            keyset = client.get_keyset(keyset_id)
+    except NotFoundError:
+        raise KeySetNotFound(
+            f"no key set {keyset_id} in this tenant: `b2c-keys list` shows the key sets it holds"
+        ) from None
+    now = now_epoch()
+    if args.json:
+        _render.write_json(_render.keyset_detail(keyset, now))
+    else:
+        _render.stdout_console().print(_render.keys_table(keyset, now))
+    return 0

@@ -1,0 +1,294 @@
+"""CertificateKey: an uploaded X.509 certificate (``uploadCertificate``), for SAML and client-certificate flows.
+
+The certificate is public, so it is checked offline in ``check()`` (parsed, not expired) and compared by thumbprint
+in ``diff()``: PEM or DER spellings of one certificate never show as a change, a different certificate replaces
+(create-before-delete: the new key is uploaded, then the old one disabled). ``Pkcs12Key`` shares this provider logic.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+
+from b2c_policy_keys import certificates, model
+from b2c_policy_keys.errors import GraphError, NotFoundError, OutcomeUnknownError
+from b2c_policy_keys.resources import _common as c
+from b2c_policy_keys.resources._family import family_error, is_family_refusal
+
+if TYPE_CHECKING:
+    from b2c_policy_keys.graph import GraphClient
+
+#: uploadCertificate and uploadPkcs12 always make RSA signing keys.
+CERTIFICATE_KTY = "RSA"
+CERTIFICATE_USE = "sig"
+#: Warn (program side) when a certificate expires within this many days.
+EXPIRY_WARNING_DAYS = c.EXPIRY_WARNING_DAYS
+
+
+@dataclass(frozen=True)
+class CertificateKeyArgs:
+    """What a certificate key is declared with."""
+
+    #: The key set the certificate goes in (``KeySet.keyset_id``, or a name with or without ``B2C_1A_``).
+    keyset_id: pulumi.Input[str]
+    #: The certificate's content: PEM text, or base64 of the DER (.cer) file; bytes of either are accepted too.
+    certificate: pulumi.Input[str | bytes]
+    #: False disables the key in place (``keys_v2`` status), True re-enables it.
+    enabled: pulumi.Input[bool] = True
+
+
+def thumbprint_of_x5t(x5t: str | None) -> str | None:
+    """The portal's thumbprint (hex SHA-1, upper-case) from a JWK's base64url ``x5t``."""
+    if not x5t:
+        return None
+    try:
+        return certificates.decode_base64(x5t).hex().upper()
+    except ValueError:
+        return None
+
+
+def subject_of(key: model.Key) -> str | None:
+    if not key.x5c:
+        return None
+    try:
+        return certificates.load_certificate(key.x5c[0]).subject.rfc4514_string()
+    except ValueError:
+        return None
+
+
+def expiry_problem(facts: certificates.CertificateFacts, now: int) -> str | None:
+    if facts.exp <= now:
+        return f"expired on {model.iso_utc(facts.exp)}: upload a renewed certificate"
+    return None
+
+
+def expiry_warning(what: str, facts: certificates.CertificateFacts, now: int) -> str | None:
+    days = (facts.exp - now) / 86400
+    if 0 < days < EXPIRY_WARNING_DAYS:
+        return (
+            f"{what}: the certificate ({facts.subject}) expires on {model.iso_utc(facts.exp)}, "
+            f"within {EXPIRY_WARNING_DAYS} days ({days:.0f} left): renew it and upload the new one"
+        )
+    return None
+
+
+def certificate_text(value: Any) -> Any:
+    """Program side: bytes cannot travel to the engine, so DER bytes become base64 and PEM bytes text."""
+    if isinstance(value, bytes | bytearray):
+        data = bytes(value)
+        return data.decode("ascii") if b"-----BEGIN" in data else base64.b64encode(data).decode("ascii")
+    return value
+
+
+def der_base64(cert: x509.Certificate) -> str:
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
+
+
+class CertificateBackedProvider(c.B2CProvider):
+    """Diff, read, update and delete shared by certificate and PFX keys: identity is the certificate thumbprint."""
+
+    #: The input that carries the certificate (``certificate`` or ``pfx``).
+    material_props: tuple[str, ...] = ("certificate",)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces = []
+        if c.is_unknown(c.plain(news.get("keyset_id"))) or not c.same_keyset(
+            olds.get("keyset_id"), news.get("keyset_id")
+        ):
+            replaces.append("keyset_id")
+        new_thumbprint = c.plain(news.get("certificate_thumbprint"))
+        material_unknown = any(c.is_unknown(c.plain(news.get(p))) for p in self.material_props)
+        if material_unknown or new_thumbprint is None or new_thumbprint != c.plain(olds.get("thumbprint")):
+            replaces.append(self.material_props[0])
+        enabled = news.get("enabled", True)
+        changes = bool(replaces) or c.is_unknown(enabled) or c.status_for(enabled) != c.plain(olds.get("status"))
+        return DiffResult(changes=changes, replaces=replaces, delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        client = self.client()
+        keyset_id = model.normalise_keyset_id(c.plain(props["keyset_id"]))
+        cert = self._certificate(props)
+        facts = certificates.certificate_facts(cert)
+        with c.keyset_writes(client, keyset_id):
+            try:
+                key = self._upload(client, keyset_id, props)
+            except OutcomeUnknownError:
+                key = self._reconcile_lost_upload(client, keyset_id, facts.x5t, props)
+            except GraphError as error:
+                if is_family_refusal(error):
+                    raise family_error(
+                        client, keyset_id, kty=CERTIFICATE_KTY, use=CERTIFICATE_USE, error=error
+                    ) from None
+                raise self._explain(error, props) from None
+            c.remember_created(keyset_id, key.kid)
+            if not c.as_bool(props.get("enabled"), True):
+                client.set_key_status(keyset_id, key.kid, "disabled")
+                key = replace(key, status="disabled")
+        outs = {"enabled": c.as_bool(props.get("enabled"), True), **self._outputs(keyset_id, key, facts.subject)}
+        return CreateResult(f"{keyset_id}/{key.kid}", outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        keyset_id, kid = c.split_key_id(id_, props)
+        try:
+            keyset = self.client().get_keyset(keyset_id)
+        except NotFoundError:
+            return ReadResult("", {})
+        key = keyset.key(kid)
+        if key is None:
+            return ReadResult("", {})
+        outs = {"enabled": c.as_bool(props.get("enabled"), True)}
+        outs.update(self._outputs(keyset.id, key, subject_of(key) or c.plain(props.get("subject"))))
+        return ReadResult(id_, outs)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        keyset_id, kid = c.split_key_id(id_, olds)
+        wanted = c.status_for(news.get("enabled", True))
+        if c.plain(olds.get("status")) != wanted:
+            self.client().set_key_status(keyset_id, kid, wanted)
+        outs = {k: c.plain(v) for k, v in olds.items() if k != "__provider"}
+        outs.update(enabled=c.as_bool(news.get("enabled"), True), status=wanted)
+        return UpdateResult(outs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        # B2C cannot delete one key: deleting the resource disables the key, which is then never active again.
+        keyset_id, kid = c.split_key_id(id_, props)
+        with contextlib.suppress(NotFoundError):  # the key or its key set is gone already
+            self.client().set_key_status(keyset_id, kid, "disabled")
+
+    # --- what each kind supplies ------------------------------------------------------------------------------
+
+    def _certificate(self, props: dict[str, Any]) -> x509.Certificate:
+        return certificates.load_certificate(c.plain(props["certificate"]))
+
+    def _upload(self, client: GraphClient, keyset_id: str, props: dict[str, Any]) -> model.Key:
+        return client.upload_certificate(keyset_id, certificate=der_base64(self._certificate(props)))
+
+    def _explain(self, error: GraphError, _props: dict[str, Any]) -> Exception:
+        return error
+
+    # --- shared -------------------------------------------------------------------------------------------------
+
+    def _reconcile_lost_upload(self, client: GraphClient, keyset_id: str, x5t: str, props: dict[str, Any]) -> model.Key:
+        """The upload may have happened: adopt the key carrying this certificate, upload again only if none did."""
+        known = c.created_kids(keyset_id)
+        for key in client.get_keyset(keyset_id).keys:
+            if key.x5t == x5t and key.kid not in known:
+                return key
+        return self._upload(client, keyset_id, props)
+
+    @staticmethod
+    def _outputs(keyset_id: str, key: model.Key, subject: str | None) -> dict[str, Any]:
+        return {
+            **c.key_outputs(keyset_id, key),
+            "x5t": key.x5t,
+            "thumbprint": thumbprint_of_x5t(key.x5t),
+            "subject": subject,
+        }
+
+
+class CertificateKeyProvider(CertificateBackedProvider):
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures: list[CheckFailure] = []
+        inputs = dict(news)
+        _check_keyset(news, failures)
+        value = c.plain(news.get("certificate"))
+        inputs.pop("certificate_thumbprint", None)
+        if value is None or value == "":
+            failures.append(c.failure("certificate", "is required (PEM text or base64 of the DER .cer file)"))
+        elif not c.is_unknown(value):
+            try:
+                facts = certificates.certificate_facts(certificates.load_certificate(value))
+            except ValueError as error:
+                failures.append(c.failure("certificate", f"is not a valid X.509 certificate: {error}"))
+            else:
+                _check_certificate("certificate", facts, olds, failures)
+                inputs["certificate_thumbprint"] = facts.thumbprint
+        inputs["enabled"] = news.get("enabled", True)
+        return CheckResult(c.without_none(inputs), failures)
+
+
+def _check_keyset(news: dict[str, Any], failures: list[CheckFailure]) -> None:
+    keyset_id = c.plain(news.get("keyset_id"))
+    if keyset_id is None:
+        failures.append(c.failure("keyset_id", "is required"))
+    else:
+        c.check_keyset_name("keyset_id", keyset_id, failures)
+
+
+def _check_certificate(
+    prop: str, facts: certificates.CertificateFacts, olds: dict[str, Any], failures: list[CheckFailure]
+) -> None:
+    if facts.n is None:
+        failures.append(c.failure(prop, "must hold an RSA public key (B2C accepts only RSA certificates)"))
+    problem = expiry_problem(facts, model.now_epoch())
+    # A certificate already uploaded may expire later without every later `up` failing: only a new one must be valid.
+    if problem and facts.thumbprint != c.plain(olds.get("certificate_thumbprint")):
+        failures.append(c.failure(prop, problem))
+
+
+def warn_certificate(what: str, value: Any) -> None:
+    """Program side: warn when a known certificate expires within 30 days (check fails on invalid or expired)."""
+    try:
+        facts = certificates.certificate_facts(certificates.load_certificate(certificate_text(value)))
+    except (ValueError, TypeError):
+        return
+    message = expiry_warning(what, facts, model.now_epoch())
+    if message:
+        pulumi.warn(message)
+
+
+class CertificateKey(Resource, module="b2c", name="CertificateKey"):
+    """An uploaded certificate in a key set. A different certificate replaces; deleting it disables the key."""
+
+    kid: pulumi.Output[str]
+    """The key id the service assigned."""
+    keyset_id: pulumi.Output[str]
+    kty: pulumi.Output[str]
+    use: pulumi.Output[str]
+    x5t: pulumi.Output[str]
+    """base64url SHA-1 of the certificate, as the JWK carries it."""
+    thumbprint: pulumi.Output[str]
+    """Hex SHA-1 of the certificate, upper-case, as the portal shows it."""
+    subject: pulumi.Output[str | None]
+    not_before: pulumi.Output[int]
+    not_before_iso: pulumi.Output[str]
+    expires_at: pulumi.Output[int]
+    expires_at_iso: pulumi.Output[str]
+    status: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        keyset_id: pulumi.Input[str],
+        certificate: pulumi.Input[str | bytes],
+        enabled: pulumi.Input[bool] = True,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = CertificateKeyArgs(keyset_id, certificate, enabled)
+        text = pulumi.Output.from_input(args.certificate).apply(certificate_text)
+        text.apply(lambda value: warn_certificate(f"CertificateKey {resource_name}", value))
+        props: dict[str, Any] = {
+            "kid": None,
+            "kty": None,
+            "use": None,
+            "x5t": None,
+            "thumbprint": None,
+            "subject": None,
+            "not_before": None,
+            "not_before_iso": None,
+            "expires_at": None,
+            "expires_at_iso": None,
+            "status": None,
+            "keyset_id": args.keyset_id,
+            "certificate": text,
+            "enabled": args.enabled,
+        }
+        super().__init__(CertificateKeyProvider(), resource_name, props, opts)

@@ -1,0 +1,200 @@
+"""Pkcs12Key: an uploaded PFX, certificate and private key (``uploadPkcs12``), for signing with your own key pair.
+
+``pfx`` and ``password`` are always Pulumi secrets and never appear in outputs, logs or messages. ``check()`` opens
+the PFX offline with the password, so a wrong password or a PFX without a private key fails before any call. B2C
+refuses AES-256 encrypted PFX files as if the password were wrong: the program warns and shows how to re-export.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+from cryptography import x509
+from pulumi.dynamic import CheckFailure, CheckResult, Resource
+
+from b2c_policy_keys import certificates, model
+from b2c_policy_keys.errors import GraphError
+from b2c_policy_keys.resources import _common as c
+from b2c_policy_keys.resources.certificate_key import (
+    CertificateBackedProvider,
+    _check_certificate,
+    _check_keyset,
+    expiry_warning,
+)
+
+if TYPE_CHECKING:
+    from b2c_policy_keys.graph import GraphClient
+
+#: The service's answer to a wrong password, which it also gives for an AES-256 encrypted PFX.
+WRONG_PASSWORD_CODE = "AADB2C90213"  # noqa: S105 (an error code, not a password)
+
+REEXPORT_COMMAND = (
+    "openssl pkcs12 -in current.pfx -nodes -out bundle.pem && "
+    "openssl pkcs12 -export -in bundle.pem -out b2c.pfx -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1"
+)
+AES256_ADVICE = (
+    "the PFX is encrypted with AES-256, which B2C rejects as a wrong password (AADB2C90213): re-export it with "
+    f"TripleDES-SHA1: {REEXPORT_COMMAND}"
+)
+
+
+@dataclass(frozen=True)
+class Pkcs12KeyArgs:
+    """What a PFX key is declared with."""
+
+    #: The key set the key goes in (``KeySet.keyset_id``, or a name with or without ``B2C_1A_``).
+    keyset_id: pulumi.Input[str]
+    #: The PFX: its bytes, or base64 of them. Always stored as a Pulumi secret.
+    pfx: pulumi.Input[str | bytes]
+    #: The PFX password. Always stored as a Pulumi secret.
+    password: pulumi.Input[str]
+    #: False disables the key in place (``keys_v2`` status), True re-enables it.
+    enabled: pulumi.Input[bool] = True
+
+
+def pfx_text(value: Any) -> Any:
+    """Program side: PFX bytes travel to the engine as base64."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return value
+
+
+def pfx_bytes(value: str) -> bytes:
+    return certificates.decode_base64(value)
+
+
+def open_pfx(
+    value: object, password: object, failures: list[CheckFailure]
+) -> tuple[certificates.CertificateFacts, bytes] | None:
+    """The certificate facts of a PFX the password opens, or None with a failure naming the property."""
+    if not isinstance(value, str) or not value:
+        failures.append(c.failure("pfx", "is required (the PFX bytes, or base64 of them)"))
+        return None
+    if not isinstance(password, str):
+        failures.append(c.failure("password", "is required (use '' for a PFX without a password)"))
+        return None
+    try:
+        data = pfx_bytes(value)
+    except ValueError as error:
+        failures.append(c.failure("pfx", f"{error} (give the PFX bytes, or base64 of them)"))
+        return None
+    try:
+        _private, cert = certificates.open_pkcs12(data, password)
+    except certificates.Pkcs12PasswordError:
+        failures.append(c.failure("password", "does not open the PFX: check the password for this file"))
+        return None
+    except certificates.Pkcs12NoKeyError:
+        failures.append(c.failure("pfx", "holds no private key: export the certificate together with its private key"))
+        return None
+    except ValueError as error:
+        failures.append(c.failure("pfx", f"is not a usable PKCS#12 file: {error}"))
+        return None
+    return certificates.certificate_facts(cert), data
+
+
+class Pkcs12KeyProvider(CertificateBackedProvider):
+    material_props = ("pfx", "password")
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures: list[CheckFailure] = []
+        inputs = dict(news)
+        inputs.pop("certificate_thumbprint", None)
+        _check_keyset(news, failures)
+        value, password = c.plain(news.get("pfx")), c.plain(news.get("password"))
+        if not c.is_unknown(value) and not c.is_unknown(password):
+            opened = open_pfx(value, password, failures)
+            if opened is not None:
+                facts, _data = opened
+                _check_certificate("pfx", facts, olds, failures)
+                inputs["certificate_thumbprint"] = facts.thumbprint
+        inputs["enabled"] = news.get("enabled", True)
+        return CheckResult(c.without_none(inputs), failures)
+
+    def _certificate(self, props: dict[str, Any]) -> x509.Certificate:
+        _private, cert = certificates.open_pkcs12(pfx_bytes(c.plain(props["pfx"])), c.plain(props["password"]))
+        return cert
+
+    def _upload(self, client: GraphClient, keyset_id: str, props: dict[str, Any]) -> model.Key:
+        data = pfx_bytes(c.plain(props["pfx"]))
+        return client.upload_pkcs12(
+            keyset_id, pfx=base64.b64encode(data).decode("ascii"), password=c.plain(props["password"])
+        )
+
+    def _explain(self, error: GraphError, props: dict[str, Any]) -> Exception:
+        if error.code == WRONG_PASSWORD_CODE and certificates.pkcs12_uses_aes256(pfx_bytes(c.plain(props["pfx"]))):
+            return GraphError(AES256_ADVICE, status=error.status, code=error.code, request_id=error.request_id)
+        return error
+
+
+def warn_pfx(what: str, value: Any, password: Any) -> None:
+    """Program side: warn about an AES-256 PFX (the service will refuse it) or a certificate expiring soon."""
+    if not isinstance(value, str) or not isinstance(password, str):
+        return
+    try:
+        data = pfx_bytes(value)
+        _private, cert = certificates.open_pkcs12(data, password)
+    except ValueError:
+        return  # check() fails with the property named
+    if certificates.pkcs12_uses_aes256(data):
+        pulumi.warn(f"{what}: {AES256_ADVICE}")
+    message = expiry_warning(what, certificates.certificate_facts(cert), model.now_epoch())
+    if message:
+        pulumi.warn(message)
+
+
+class Pkcs12Key(Resource, module="b2c", name="Pkcs12Key"):
+    """An uploaded PFX in a key set. A different certificate replaces; deleting it disables the key."""
+
+    kid: pulumi.Output[str]
+    """The key id the service assigned."""
+    keyset_id: pulumi.Output[str]
+    kty: pulumi.Output[str]
+    use: pulumi.Output[str]
+    x5t: pulumi.Output[str]
+    thumbprint: pulumi.Output[str]
+    """Hex SHA-1 of the certificate, upper-case, as the portal shows it."""
+    subject: pulumi.Output[str | None]
+    not_before: pulumi.Output[int]
+    not_before_iso: pulumi.Output[str]
+    expires_at: pulumi.Output[int]
+    expires_at_iso: pulumi.Output[str]
+    status: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        keyset_id: pulumi.Input[str],
+        pfx: pulumi.Input[str | bytes],
+        password: pulumi.Input[str],
+        enabled: pulumi.Input[bool] = True,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = Pkcs12KeyArgs(keyset_id, pfx, password, enabled)
+        pfx_value = pulumi.Output.secret(pulumi.Output.from_input(args.pfx).apply(pfx_text))
+        password_value = pulumi.Output.secret(args.password)
+        pulumi.Output.all(pfx_value, password_value).apply(
+            lambda both: warn_pfx(f"Pkcs12Key {resource_name}", both[0], both[1])
+        )
+        props: dict[str, Any] = {
+            "kid": None,
+            "kty": None,
+            "use": None,
+            "x5t": None,
+            "thumbprint": None,
+            "subject": None,
+            "not_before": None,
+            "not_before_iso": None,
+            "expires_at": None,
+            "expires_at_iso": None,
+            "status": None,
+            "keyset_id": args.keyset_id,
+            "pfx": pfx_value,
+            "password": password_value,
+            "enabled": args.enabled,
+        }
+        secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=["pfx", "password"])
+        super().__init__(Pkcs12KeyProvider(), resource_name, props, pulumi.ResourceOptions.merge(opts, secret_outputs))

@@ -1,0 +1,110 @@
+"""PolicyKey: the portal's "Add policy key" in one line: a key set plus its first key.
+
+A component resource, not a provider: it declares a ``KeySet`` and one key resource (``GeneratedKey``, ``SecretKey``,
+``CertificateKey`` or ``Pkcs12Key``) as its children, so each keeps its own check, diff and rotation rules.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import pulumi
+
+from b2c_policy_keys.resources.certificate_key import CertificateKey
+from b2c_policy_keys.resources.generated_key import GeneratedKey
+from b2c_policy_keys.resources.keyset import KeySet
+from b2c_policy_keys.resources.pkcs12_key import Pkcs12Key
+from b2c_policy_keys.resources.secret_key import SecretKey
+
+Options = Literal["generate", "secret", "certificate", "pkcs12"]
+OPTIONS: tuple[str, ...] = ("generate", "secret", "certificate", "pkcs12")
+
+#: What each option needs, for a program-side error that names the missing argument.
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "generate": (),
+    "secret": ("value",),
+    "certificate": ("certificate",),
+    "pkcs12": ("pfx", "password"),
+}
+
+
+class PolicyKey(pulumi.ComponentResource):
+    """A key set and its first key, as the portal's "Add policy key" makes them."""
+
+    keyset: KeySet
+    key: pulumi.CustomResource
+    keyset_id: pulumi.Output[str]
+    """The id the service gave the key set (``B2C_1A_...``)."""
+    kid: pulumi.Output[str]
+    """The kid of the key this component created."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: pulumi.Input[str],
+        options: Options = "generate",
+        kty: pulumi.Input[str] = "RSA",
+        use: pulumi.Input[str] = "sig",
+        value: pulumi.Input[str] | None = None,
+        certificate: pulumi.Input[str | bytes] | None = None,
+        pfx: pulumi.Input[str | bytes] | None = None,
+        password: pulumi.Input[str] | None = None,
+        not_before: pulumi.Input[datetime | str | int] | None = None,
+        expires_at: pulumi.Input[datetime | str | int] | None = None,
+        version: pulumi.Input[str | int] | None = None,
+        adopt_existing: pulumi.Input[bool] = False,
+        purge_backup_on_delete: pulumi.Input[bool] = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        given = {"value": value, "certificate": certificate, "pfx": pfx, "password": password}
+        if options not in _REQUIRED:
+            raise ValueError(f"PolicyKey {resource_name}: options must be one of {', '.join(OPTIONS)}, not {options!r}")
+        missing = [arg for arg in _REQUIRED[options] if given[arg] is None]
+        if missing:
+            raise ValueError(f"PolicyKey {resource_name}: options={options!r} needs {' and '.join(missing)}")
+        super().__init__("b2c:index:PolicyKey", resource_name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.keyset = KeySet(
+            f"{resource_name}-keyset",
+            name=name,
+            adopt_existing=adopt_existing,
+            purge_backup_on_delete=purge_backup_on_delete,
+            opts=child,
+        )
+        keyset_id = self.keyset.keyset_id
+        key: GeneratedKey | SecretKey | CertificateKey | Pkcs12Key
+        if options == "generate":
+            key = GeneratedKey(
+                f"{resource_name}-key",
+                keyset_id=keyset_id,
+                kty=kty,
+                use=use,
+                not_before=not_before,
+                expires_at=expires_at,
+                version=version,
+                opts=child,
+            )
+        elif options == "secret":
+            assert value is not None
+            key = SecretKey(
+                f"{resource_name}-key",
+                keyset_id=keyset_id,
+                value=value,
+                use=use,
+                not_before=not_before,
+                expires_at=expires_at,
+                version=version,
+                opts=child,
+            )
+        elif options == "certificate":
+            assert certificate is not None
+            key = CertificateKey(f"{resource_name}-key", keyset_id=keyset_id, certificate=certificate, opts=child)
+        else:
+            assert pfx is not None and password is not None
+            key = Pkcs12Key(f"{resource_name}-key", keyset_id=keyset_id, pfx=pfx, password=password, opts=child)
+        self.key = key
+        self.keyset_id = keyset_id
+        self.kid = key.kid
+        self.register_outputs({"keyset_id": self.keyset_id, "kid": self.kid})

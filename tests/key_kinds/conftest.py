@@ -1,0 +1,91 @@
+"""Real certificates and PFX files, generated per test session: valid, expiring soon, expired, AES-256, keyless."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+from b2c_policy_keys.graph import client_for, resolve_settings
+from support.host import SECRET_CONFIG_KEYS, ProviderHost, emulator_config
+
+from .material import Material
+
+
+@pytest.fixture(scope="session")
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+MakeMaterial = Callable[..., Material]
+
+
+@pytest.fixture(scope="session")
+def make_material(rsa_key: rsa.RSAPrivateKey) -> MakeMaterial:
+    """``make_material(days=365, subject="CN=...", ago=1)``: a self-signed certificate valid ``ago`` days back."""
+
+    def make(days: float = 365, *, subject: str = "b2c-test", ago: float = 1) -> Material:
+        now = datetime.now(tz=UTC)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(rsa_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=ago))
+            .not_valid_after(now + timedelta(days=days))
+            .sign(rsa_key, hashes.SHA256())
+        )
+        return Material(cert, rsa_key)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def ec_certificate_pem() -> str:
+    """A valid certificate whose key is not RSA: B2C cannot use it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(tz=UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ec")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=100))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+@pytest.fixture
+def host(emulator: Any) -> Iterator[ProviderHost]:
+    """The real dynamic-provider host, configured like a stack pointing at the test's emulator."""
+    with ProviderHost() as started:
+        started.configure(emulator_config(emulator), secrets=SECRET_CONFIG_KEYS)
+        yield started
+
+
+@pytest.fixture
+def graph(emulator: Any) -> Any:
+    """A Graph client in the test process, for checks and for changes made out of band (the portal, another admin)."""
+    return client_for(resolve_settings(emulator_config(emulator).get, env={}))
+
+
+def graph_calls(emu: Any) -> list[str]:
+    """``["POST generateKey", "PATCH keys_v2", ...]``: Graph requests in the emulator's log, token calls left out."""
+    calls = []
+    for entry in emu.requests_log():
+        if entry["path"].startswith("/beta/"):
+            tail = entry["path"].rstrip("/").split("/")[-1]
+            calls.append(f"{entry['method']} {'keys_v2' if '/keys_v2/' in entry['path'] else tail}")
+    return calls

@@ -1,0 +1,85 @@
+"""The inspection commands' rendering, from model objects: JSON shapes and what the tables show."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from b2c_policy_keys.cli import _render
+from b2c_policy_keys.expiry import DAY, find_attention
+from b2c_policy_keys.model import Key, KeySet, iso_utc
+
+NOW = 1_800_000_000
+ACTIVE = Key(kid="kid-active-0123456789", kty="RSA", use="sig", nbf=NOW - DAY, exp=NOW + 100 * DAY)
+OLD = Key(kid="kid-old", kty="RSA", use="sig", nbf=NOW - 300 * DAY, exp=NOW + 10 * DAY)
+OFF = Key(kid="kid-off", kty="RSA", use="sig", nbf=NOW - 5 * DAY, status="disabled")
+SIGNING = KeySet(id="B2C_1A_TokenSigningKeyContainer", keys=(OLD, ACTIVE, OFF))
+EMPTY = KeySet(id="B2C_1A_Empty")
+
+
+def text_of(table: Table) -> str:
+    buffer = io.StringIO()
+    Console(file=buffer, width=200, color_system=None).print(table)
+    return buffer.getvalue()
+
+
+def test_summary_shows_count_active_key_and_next_enabled_expiry() -> None:
+    row = _render.keyset_summary(SIGNING, NOW)
+    assert row == {
+        "id": "B2C_1A_TokenSigningKeyContainer",
+        "key_count": 3,
+        "active_kid": "kid-active-0123456789",
+        "use": "sig",
+        "kty": "RSA",
+        "earliest_expiry": NOW + 10 * DAY,
+        "earliest_expiry_iso": iso_utc(NOW + 10 * DAY),
+    }
+
+
+def test_summary_of_an_empty_set_has_no_active_key() -> None:
+    row = _render.keyset_summary(EMPTY, NOW)
+    assert row["key_count"] == 0 and row["active_kid"] is None and row["earliest_expiry"] is None
+
+
+def test_detail_marks_exactly_the_active_key() -> None:
+    detail = _render.keyset_detail(SIGNING, NOW)
+    assert detail["active_kid"] == ACTIVE.kid
+    assert [k["active"] for k in detail["keys"]] == [False, True, False]
+    assert detail["keys"][2]["status"] == "disabled"
+    json.dumps(detail)  # serialisable as is
+
+
+def test_keysets_table_lists_every_set_and_flags_a_missing_active_key() -> None:
+    text = text_of(_render.keysets_table([SIGNING, EMPTY], NOW))
+    assert "B2C_1A_TokenSigningKeyContainer" in text and "B2C_1A_Empty" in text
+    assert "kid-active-…" in text
+    assert "none" in text
+    assert iso_utc(NOW + 10 * DAY) in text
+
+
+def test_keys_table_marks_the_active_key_and_the_disabled_one() -> None:
+    text = text_of(_render.keys_table(SIGNING, NOW))
+    active_line = next(line for line in text.splitlines() if ACTIVE.kid in line)
+    assert "*" in active_line and "active" in active_line
+    off_line = next(line for line in text.splitlines() if "kid-off" in line)
+    assert "disabled" in off_line and "*" not in off_line
+
+
+def test_findings_report_is_stable_json_for_alert_pipelines() -> None:
+    findings = find_attention([SIGNING, EMPTY], now=NOW, window=30 * DAY)
+    report = _render.findings_report(findings, checked=2, window=30 * DAY, now=NOW)
+    assert report["keysets_checked"] == 2 and report["window_seconds"] == 30 * DAY
+    assert [f["keyset_id"] for f in report["findings"]] == ["B2C_1A_Empty"]
+    assert report["findings"][0]["reason"] == "no-valid-key"
+    text = text_of(_render.findings_table(findings))
+    assert "B2C_1A_Empty" in text and "no-valid-key" in text
+
+
+def test_progress_stays_silent_when_stderr_is_not_a_terminal(capsys: object) -> None:
+    with _render.progress("Reading key sets…"):
+        pass
+    captured = capsys.readouterr()  # type: ignore[attr-defined]
+    assert captured.err == "" and captured.out == ""
