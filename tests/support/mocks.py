@@ -130,13 +130,18 @@ def run_program(
     *,
     program_config: Mapping[str, str] | None = None,
     secret_config: frozenset[str] = frozenset(),
+    project: str = PROJECT,
+    stack: str = STACK,
 ) -> dict[str, Resolved]:
-    """Run ``program`` (returning named outputs) once, as one ``pulumi up`` (or preview, per ``mocks.preview``)."""
+    """Run ``program`` (returning named outputs) once, as one ``pulumi up`` (or preview, per ``mocks.preview``).
+
+    ``project`` and ``stack`` name the run (a real program reads its config under its project's namespace).
+    """
     logger = logging.getLogger(f"support.mocks.{id(mocks)}")
     logger.propagate = False
     logger.handlers[:] = [_Capture(mocks.messages)]
     pulumi.runtime.set_all_config(dict(program_config or {}), list(secret_config))
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=mocks.preview, logger=logger)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=mocks.preview, logger=logger)
     results: dict[str, Resolved] = {}
 
     async def collect(outputs: Mapping[str, Any]) -> None:

@@ -1,0 +1,313 @@
+"""The key set declaration every stack inherits, and its check against one stack's configuration.
+
+An infra repo declares its key sets once (``stacks/keysets.yaml``); each stack (one per B2C tenant) supplies only
+what differs per environment: the tenant, the credentials, and the values of secrets, certificates and PFX files.
+Promotion is safe only if a stack that lacks one of those values fails before anything is registered, so this
+module checks the whole declaration against the stack and reports **every** problem in one error, each with the
+command that fixes it. Pure: no Pulumi, no network; the program hands in a view of the stack's configuration.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml  # type: ignore[import-untyped]  # pyyaml ships no stubs; it comes with pulumi
+
+from b2c_policy_keys.errors import ConfigurationError
+from b2c_policy_keys.model import KEY_TYPES, USES, keyset_name_problems, normalise_keyset_id, now_epoch, parse_moment
+
+KINDS = ("generated", "secret", "certificate", "pkcs12")
+
+#: Fields each kind accepts; ``name`` and ``kind`` are common to all. Certificates and PFX files carry their own
+#: use, type and validity, so the declaration cannot set them.
+_FIELDS: dict[str, frozenset[str]] = {
+    "generated": frozenset({"kty", "use", "notBefore", "expiresAt", "version"}),
+    "secret": frozenset({"use", "valueFrom", "notBefore", "expiresAt", "version"}),
+    "certificate": frozenset({"certificateFrom"}),
+    "pkcs12": frozenset({"pfxFrom", "passwordFrom"}),
+}
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "generated": ("use",),
+    "secret": ("use", "valueFrom"),
+    "certificate": ("certificateFrom",),
+    "pkcs12": ("pfxFrom", "passwordFrom"),
+}
+#: Fields naming a per-stack config key, and whether its value must be stored encrypted.
+_CONFIG_FIELDS: dict[str, bool] = {"valueFrom": True, "certificateFrom": False, "pfxFrom": True, "passwordFrom": True}
+
+#: A config key of the project's namespace: what ``pulumi config set <key>`` accepts without a ``:``.
+_CONFIG_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+
+#: The stack templates mark what a user must fill in with this text; a value still holding it is a problem.
+PLACEHOLDER_MARK = "REPLACE-WITH-"
+
+#: Provider settings a template leaves as placeholders (the rest come from the environment or defaults).
+PROVIDER_KEYS = ("b2c:tenantId", "b2c:clientId")
+
+
+@dataclass(frozen=True)
+class KeySetDeclaration:
+    """One declared key set and the one key this repo manages in it."""
+
+    name: str
+    kind: str
+    use: str | None = None
+    kty: str | None = None
+    not_before: int | None = None
+    expires_at: int | None = None
+    version: str | int | None = None
+    value_from: str | None = None
+    certificate_from: str | None = None
+    pfx_from: str | None = None
+    password_from: str | None = None
+
+    @property
+    def keyset_id(self) -> str:
+        return normalise_keyset_id(self.name)
+
+
+@dataclass(frozen=True)
+class Declaration:
+    keysets: tuple[KeySetDeclaration, ...]
+
+    def config_keys(self) -> tuple[str, ...]:
+        """Every per-stack config key the declaration reads, in declaration order, without repeats."""
+        seen: dict[str, None] = {}
+        for ks in self.keysets:
+            for key in (ks.value_from, ks.certificate_from, ks.pfx_from, ks.password_from):
+                if key:
+                    seen.setdefault(key, None)
+        return tuple(seen)
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """What the check needs to know about one stack's configuration, without depending on Pulumi.
+
+    ``lookup`` takes a full key (``b2c:tenantId``, ``<project>:facebookSecret``) and returns the plain value or
+    None; ``is_secret`` says whether the stack stores that key encrypted.
+    """
+
+    project: str
+    stack: str
+    lookup: Callable[[str], str | None]
+    is_secret: Callable[[str], bool]
+
+    def project_key(self, key: str) -> str:
+        return f"{self.project}:{key}"
+
+
+class DeclarationError(ConfigurationError):
+    """The declaration is malformed or the stack lacks values it needs. Lists every problem with its fix."""
+
+    def __init__(self, problems: list[str], *, stack: str | None = None, source: str | None = None) -> None:
+        self.problems = tuple(problems)
+        where = f" ({source})" if source else ""
+        head = f"stack '{stack}': " if stack else ""
+        count = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
+        lines = [f"{head}the key set declaration{where} cannot be deployed, {count}:"]
+        lines += [f"  - {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+def load_declaration_file(path: str | Path) -> object:
+    """The raw YAML document; a syntax error becomes a DeclarationError naming the file and the line."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise DeclarationError([f"{path} is not valid YAML{where}"], source=str(path)) from None
+
+
+def parse_declaration(raw: object, *, now: int | None = None) -> tuple[Declaration, list[str]]:
+    """Read the raw document; returns what could be read and every problem found (no stack involved)."""
+    problems: list[str] = []
+    if not isinstance(raw, Mapping) or "keySets" not in raw:
+        return Declaration(()), ["the declaration must be a mapping with a 'keySets' list"]
+    unknown_top = sorted(str(k) for k in raw if k != "keySets")
+    if unknown_top:
+        problems.append(f"unknown top-level field(s) {', '.join(unknown_top)} (only 'keySets' is read)")
+    entries = raw["keySets"]
+    if not isinstance(entries, list) or not entries:
+        return Declaration(()), [*problems, "'keySets' must be a non-empty list"]
+
+    at = now_epoch() if now is None else now
+    keysets: list[KeySetDeclaration] = []
+    first_seen: dict[str, str] = {}
+    for index, entry in enumerate(entries):
+        parsed = _parse_entry(index, entry, at, problems)
+        if parsed is None:
+            continue
+        previous = first_seen.get(parsed.keyset_id)
+        if previous is not None:
+            problems.append(
+                f"{_label(index, parsed.name)}: duplicate key set: '{previous}' already declares {parsed.keyset_id} "
+                f"(names with and without the B2C_1A_ prefix are the same key set)"
+            )
+            continue
+        first_seen[parsed.keyset_id] = parsed.name
+        keysets.append(parsed)
+    return Declaration(tuple(keysets)), problems
+
+
+def validate_declaration(
+    raw: object, config: StackConfig, *, now: int | None = None, source: str | None = None
+) -> Declaration:
+    """The declaration, checked whole against one stack; raises one DeclarationError listing every problem."""
+    declaration, problems = parse_declaration(raw, now=now)
+    problems += stack_problems(declaration, config)
+    if problems:
+        raise DeclarationError(problems, stack=config.stack, source=source)
+    return declaration
+
+
+def stack_problems(declaration: Declaration, config: StackConfig) -> list[str]:
+    """What this stack lacks for the declaration: unset or clear-text values, template placeholders left in."""
+    problems: list[str] = []
+    for key in PROVIDER_KEYS:
+        value = config.lookup(key)
+        if value is not None and PLACEHOLDER_MARK in value:
+            problems.append(
+                f"{key} still holds the template placeholder {value!r}: "
+                f"pulumi config set {key} <value> --stack {config.stack}"
+            )
+    reported: set[str] = set()
+    for ks in declaration.keysets:
+        for field_name, must_be_secret in _CONFIG_FIELDS.items():
+            key = getattr(ks, _snake(field_name))
+            if not key or key in reported:
+                continue
+            full = config.project_key(key)
+            value = config.lookup(full)
+            what = _VALUE_WHAT[field_name]
+            set_cmd = _set_command(key, config.stack, secret=must_be_secret, field_name=field_name)
+            if value is None or value == "":
+                problems.append(f"{ks.name}: {what} is not set for this stack (config key '{key}'): {set_cmd}")
+                reported.add(key)
+            elif PLACEHOLDER_MARK in value:
+                problems.append(f"{ks.name}: config key '{key}' still holds the template placeholder: {set_cmd}")
+                reported.add(key)
+            elif must_be_secret and not config.is_secret(full):
+                problems.append(
+                    f"{ks.name}: config key '{key}' is stored in clear text in the stack file; "
+                    f"store it encrypted instead: {set_cmd}"
+                )
+                reported.add(key)
+    return problems
+
+
+_VALUE_WHAT = {
+    "valueFrom": "the secret value",
+    "certificateFrom": "the certificate (PEM or base64 DER)",
+    "pfxFrom": "the PFX file (base64)",
+    "passwordFrom": "the PFX password",
+}
+
+
+def _set_command(key: str, stack: str, *, secret: bool, field_name: str) -> str:
+    if field_name == "certificateFrom":
+        return f'pulumi config set {key} -- "$(cat certificate.pem)" --stack {stack}'
+    if field_name == "pfxFrom":
+        return f'pulumi config set --secret {key} -- "$(base64 -w0 key.pfx)" --stack {stack}'
+    flag = "--secret " if secret else ""
+    return f"pulumi config set {flag}{key} <value> --stack {stack}"
+
+
+def _snake(field_name: str) -> str:
+    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), field_name)
+
+
+def _label(index: int, name: object) -> str:
+    return f"keySets[{index}] ({name})" if isinstance(name, str) and name else f"keySets[{index}]"
+
+
+def _parse_entry(index: int, entry: object, now: int, problems: list[str]) -> KeySetDeclaration | None:
+    if not isinstance(entry, Mapping):
+        problems.append(f"keySets[{index}]: must be a mapping with at least 'name' and 'kind'")
+        return None
+    name = entry.get("name")
+    label = _label(index, name)
+    before = len(problems)
+    if name is None:
+        problems.append(f"{label}: 'name' is required")
+    else:
+        problems += [f"{label}: name {rule}" for rule in keyset_name_problems(name)]
+
+    kind = entry.get("kind")
+    if kind not in KINDS:
+        shown = "missing" if kind is None else f"unknown kind {kind!r}"
+        problems.append(f"{label}: {shown}: expected one of {', '.join(KINDS)}")
+        return None
+    allowed = _FIELDS[kind]
+    unknown = sorted(str(k) for k in entry if k not in allowed and k not in ("name", "kind"))
+    if unknown:
+        problems.append(
+            f"{label}: field(s) {', '.join(unknown)} not accepted for kind '{kind}' "
+            f"(accepted: {', '.join(sorted(allowed))})"
+        )
+    problems += [f"{label}: '{f}' is required for kind '{kind}'" for f in _REQUIRED[kind] if entry.get(f) is None]
+
+    use = entry.get("use")
+    if use is not None and use not in USES:
+        problems.append(f"{label}: use {use!r} must be one of {', '.join(USES)}")
+    kty = entry.get("kty", "RSA" if kind == "generated" else None)
+    if kind == "generated" and kty not in KEY_TYPES:
+        problems.append(f"{label}: kty {kty!r} must be one of {', '.join(KEY_TYPES)}")
+
+    not_before = _moment(entry, "notBefore", label, problems)
+    expires_at = _moment(entry, "expiresAt", label, problems)
+    if not_before is not None and expires_at is not None and not_before >= expires_at:
+        problems.append(f"{label}: notBefore must be earlier than expiresAt")
+    if expires_at is not None and expires_at <= now:
+        problems.append(f"{label}: expiresAt is in the past: move it forward (and bump 'version' to rotate)")
+
+    version = entry.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, str | int)):
+        problems.append(f"{label}: version must be a string or a whole number")
+
+    config_keys: dict[str, str | None] = {}
+    for field_name in _CONFIG_FIELDS:
+        key = entry.get(field_name)
+        if key is not None and (not isinstance(key, str) or not _CONFIG_KEY_RE.match(key)):
+            problems.append(
+                f"{label}: {field_name} must name a config key of this project (letters, digits, '_', '-', '.'; "
+                f"no namespace), got {key!r}"
+            )
+            key = None
+        config_keys[field_name] = key
+
+    if len(problems) != before:
+        return None
+    return KeySetDeclaration(
+        name=str(name),
+        kind=str(kind),
+        use=use,
+        kty=kty,
+        not_before=not_before,
+        expires_at=expires_at,
+        version=version,
+        value_from=config_keys["valueFrom"],
+        certificate_from=config_keys["certificateFrom"],
+        pfx_from=config_keys["pfxFrom"],
+        password_from=config_keys["passwordFrom"],
+    )
+
+
+def _moment(entry: Mapping[str, Any], field_name: str, label: str, problems: list[str]) -> int | None:
+    value = entry.get(field_name)
+    if value is None:
+        return None
+    if hasattr(value, "isoformat") and not hasattr(value, "tzinfo"):
+        problems.append(f"{label}: {field_name} needs a time and an offset, e.g. 2027-01-31T00:00:00Z")
+        return None
+    try:
+        return parse_moment(value)
+    except ValueError as error:
+        problems.append(f"{label}: {field_name} {error}")
+        return None

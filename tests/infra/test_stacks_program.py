@@ -1,0 +1,206 @@
+"""The real ``stacks/`` program, run under ``pulumi.runtime.set_mocks`` with the committed stack files.
+
+The mocks (``support.mocks``) delegate to the unpickled providers, which talk to emulators over HTTPS: what lands in
+the emulated tenant is what ``pulumi up`` would put in a real one. A second run on the same mocks carries the state
+over, like a second ``pulumi up``.
+"""
+
+from __future__ import annotations
+
+import runpy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi.runtime.settings import get_root_resource
+from pulumi_passphrase import read_stack_file
+
+from b2c_policy_keys.emulator import Emulator
+from b2c_policy_keys.graph import client_for, resolve_settings
+from support.host import graph_requests
+from support.mocks import ProviderMocks, run_program
+
+ROOT = Path(__file__).resolve().parents[2]
+STACKS = ROOT / "stacks"
+PROJECT = "b2c-policy-keys"
+LOCAL_PASSPHRASE = "b2c-policy-keys-local"  # documented in README and stacks/Pulumi.local.yaml
+LOCAL_FACEBOOK_SECRET = "local-emulator-facebook-secret"
+STARTER_SET = ["B2C_1A_TokenSigningKeyContainer", "B2C_1A_TokenEncryptionKeyContainer", "B2C_1A_FacebookSecret"]
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def stacks_program() -> Mapping[str, Any]:
+    """Run ``stacks/__main__.py`` as the Pulumi language host would, and hand back what it exported."""
+    runpy.run_path(str(STACKS / "__main__.py"), run_name="__main__")
+    root = get_root_resource()
+    assert root is not None
+    return dict(root.outputs)  # type: ignore[attr-defined]
+
+
+def run_stack(mocks: ProviderMocks, stack: str, config: Mapping[str, str], secret_keys: list[str]) -> dict[str, Any]:
+    results = run_program(
+        stacks_program,
+        mocks,
+        program_config=config,
+        secret_config=frozenset(secret_keys),
+        project=PROJECT,
+        stack=stack,
+    )
+    return {name: resolved.value for name, resolved in results.items()}
+
+
+@pytest.fixture
+def local_environment(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """What bin/quickstart exports: the emulator's endpoints and client secret, nothing from a real tenant."""
+    for name in (
+        "ARM_TENANT_ID",
+        "ARM_CLIENT_ID",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "ARM_USE_MSI",
+        "ARM_USE_OIDC",
+        "ARM_CLIENT_CERTIFICATE_PATH",
+        "IDENTITY_ENDPOINT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ARM_CLIENT_SECRET", emulator.client_secret)
+    monkeypatch.setenv("B2C_GRAPH_URL", emulator.graph_url)
+    monkeypatch.setenv("B2C_AUTHORITY_HOST", emulator.authority_host)
+    monkeypatch.setenv("B2C_CA_BUNDLE", str(emulator.ca_bundle))
+    return emulator
+
+
+def keyset_ids(config: Mapping[str, str]) -> list[str]:
+    return sorted(ks.id for ks in client_for(resolve_settings(config.get)).list_keysets())
+
+
+# --- the committed local stack ------------------------------------------------------------------------------
+
+
+def test_the_local_stack_file_targets_the_emulator_defaults_with_no_secret_in_clear() -> None:
+    text = (STACKS / "Pulumi.local.yaml").read_text()
+    assert LOCAL_FACEBOOK_SECRET not in text and "emulator-readwrite-secret" not in text
+    config, secret_keys = read_stack_file(STACKS / "Pulumi.local.yaml", LOCAL_PASSPHRASE)
+    assert config["b2c:tenantId"] == Emulator.__init__.__kwdefaults__["tenant_id"]
+    assert config["b2c:clientId"] == "b2c00000-0000-4000-8000-0000000000a1"
+    assert secret_keys == [f"{PROJECT}:facebookSecret"]
+    assert config[f"{PROJECT}:facebookSecret"] == LOCAL_FACEBOOK_SECRET
+    with pytest.raises(ValueError, match="incorrect passphrase"):
+        read_stack_file(STACKS / "Pulumi.local.yaml", "not-the-local-passphrase")
+
+
+@pytest.mark.slow
+def test_local_stack_creates_the_starter_set_then_a_second_run_creates_nothing(local_environment: Emulator) -> None:
+    emu = local_environment
+    config, secret_keys = read_stack_file(STACKS / "Pulumi.local.yaml", LOCAL_PASSPHRASE)
+    mocks = ProviderMocks(config=config)
+
+    first = run_stack(mocks, "local", config, secret_keys)
+    exported = first["keySets"]
+    assert list(exported) == ["TokenSigningKeyContainer", "TokenEncryptionKeyContainer", "FacebookSecret"]
+    assert [v["keysetId"] for v in exported.values()] == STARTER_SET
+    assert all(v["activeKid"] for v in exported.values())
+    assert keyset_ids(config) == sorted(STARTER_SET)
+    assert [m for m, _ in mocks.provider_calls] == ["check", "create"] * 6
+    facebook_kid = exported["FacebookSecret"]["activeKid"]
+    assert emu.secret_matches("B2C_1A_FacebookSecret", facebook_kid, LOCAL_FACEBOOK_SECRET)
+    # The secret is nowhere but in the encrypted input: not in outputs, not in the pickled providers.
+    assert LOCAL_FACEBOOK_SECRET not in repr(first)
+    assert all(LOCAL_FACEBOOK_SECRET not in p for p in mocks.pickles)
+    assert "value" in mocks.secret_inputs["FacebookSecret-key"]
+
+    emu.clear_requests()
+    mocks.provider_calls.clear()
+    second = run_stack(mocks, "local", config, secret_keys)
+    assert [m for m, _ in mocks.provider_calls] == ["check", "diff"] * 6
+    assert [r for r in graph_requests(emu) if r["method"] in WRITES] == []
+    assert second == first
+    assert keyset_ids(config) == sorted(STARTER_SET)
+
+
+def test_a_stack_missing_a_secret_fails_before_anything_is_registered(
+    local_environment: Emulator, tmp_path: Path
+) -> None:
+    emu = local_environment
+    # The committed local stack file, minus its facebookSecret: as a user who forgot `pulumi config set --secret`.
+    lines = (STACKS / "Pulumi.local.yaml").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"  {PROJECT}:facebookSecret:"))
+    missing = tmp_path / "Pulumi.local.yaml"
+    missing.write_text("\n".join(lines[:at] + lines[at + 2 :]) + "\n")
+    config, secret_keys = read_stack_file(missing, LOCAL_PASSPHRASE)
+    assert f"{PROJECT}:facebookSecret" not in config
+    mocks = ProviderMocks(config=config)
+
+    with pytest.raises(Exception) as caught:
+        run_stack(mocks, "local", config, secret_keys)
+    message = str(caught.value)
+    assert message == (
+        "stack 'local': the key set declaration (keysets.yaml) cannot be deployed, 1 problem:\n"
+        "  - FacebookSecret: the secret value is not set for this stack (config key 'facebookSecret'): "
+        "pulumi config set --secret facebookSecret <value> --stack local"
+    )
+    assert mocks.provider_calls == []
+    assert graph_requests(emu) == []
+
+
+# --- promotion: dev, then prod, two tenants ---------------------------------------------------------------------
+
+
+def template_stack(stack: str, emu: Emulator, facebook_secret: str) -> tuple[dict[str, str], list[str]]:
+    """The committed template for ``stack``, filled in as its README steps say (`pulumi config set ...`)."""
+    config, secret_keys = read_stack_file(STACKS / f"Pulumi.{stack}.yaml")
+    assert config["b2c:tenantId"] == f"REPLACE-WITH-{stack.upper()}-TENANT-ID"
+    config.update(
+        {
+            "b2c:tenantId": emu.tenant_id,
+            "b2c:clientId": emu.client_id,
+            "b2c:clientSecret": emu.client_secret,
+            # One process runs both stacks here, so each stack points at its emulator through config, not env.
+            "b2c:graphUrl": emu.graph_url,
+            "b2c:authorityHost": emu.authority_host,
+            "b2c:caBundle": str(emu.ca_bundle),
+            f"{PROJECT}:facebookSecret": facebook_secret,
+        }
+    )
+    return config, [*secret_keys, "b2c:clientSecret", f"{PROJECT}:facebookSecret"]
+
+
+@pytest.mark.slow
+def test_promotion_from_dev_to_prod_across_two_tenants(emulator_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ARM_CLIENT_SECRET", "B2C_GRAPH_URL", "B2C_AUTHORITY_HOST", "B2C_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    dev_emu = emulator_factory(tenant_id="b2c00000-0000-4000-8000-00000000de01")
+    prod_emu = emulator_factory(tenant_id="b2c00000-0000-4000-8000-00000000a0d1")
+    dev_secret, prod_secret = "dev-facebook-secret-31c7", "prod-facebook-secret-8e2a"
+    dev_config, dev_secrets = template_stack("dev", dev_emu, dev_secret)
+    prod_config, prod_secrets = template_stack("prod", prod_emu, prod_secret)
+
+    dev = run_stack(ProviderMocks(config=dev_config), "dev", dev_config, dev_secrets)["keySets"]
+
+    # `pulumi preview --stack prod`: the declaration checks out against prod, nothing is written anywhere.
+    dev_emu.clear_requests()
+    preview = ProviderMocks(config=prod_config, preview=True)
+    run_stack(preview, "prod", prod_config, prod_secrets)
+    assert {m for m, _ in preview.provider_calls} == {"check"}
+    assert keyset_ids(prod_config) == []
+
+    prod = run_stack(ProviderMocks(config=prod_config), "prod", prod_config, prod_secrets)["keySets"]
+    # Nothing of prod's preview or up reached the dev tenant.
+    assert graph_requests(dev_emu) == []
+
+    # Same key set names in both tenants...
+    assert keyset_ids(dev_config) == keyset_ids(prod_config) == sorted(STARTER_SET)
+    assert [v["keysetId"] for v in dev.values()] == [v["keysetId"] for v in prod.values()] == STARTER_SET
+    # ...each with its own keys and its own secret value...
+    dev_kid, prod_kid = dev["FacebookSecret"]["activeKid"], prod["FacebookSecret"]["activeKid"]
+    assert dev_emu.secret_matches("B2C_1A_FacebookSecret", dev_kid, dev_secret)
+    assert prod_emu.secret_matches("B2C_1A_FacebookSecret", prod_kid, prod_secret)
+    assert not dev_emu.secret_matches("B2C_1A_FacebookSecret", dev_kid, prod_secret)
+    assert not prod_emu.secret_matches("B2C_1A_FacebookSecret", prod_kid, dev_secret)
+    assert {v["activeKid"] for v in dev.values()}.isdisjoint(v["activeKid"] for v in prod.values())
+    # ...and exactly the one key each: no key of one stack landed in the other's tenant.
+    for config in (dev_config, prod_config):
+        client = client_for(resolve_settings(config.get))
+        assert [len(client.get_keyset(ks).keys) for ks in STARTER_SET] == [1, 1, 1]
