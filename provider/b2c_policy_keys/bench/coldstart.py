@@ -1,0 +1,129 @@
+"""Cold start: provider host start to the first completed Create, against its floor measured in the same run.
+
+The floor is what no provider can avoid: start ``python -m pulumi.dynamic`` (nothing of ours imported) and wait for
+its port line, then one token request and one Graph request made with bare ``requests`` on a new connection. The
+host side is what the engine does: start the host, Configure, Check, Create a key set. Floor and host runs
+alternate after one unmeasured run of each, so disk caches and CPU frequency favour neither.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from b2c_policy_keys.bench.engine import EngineHost, emulator_config, start_process, stop_process
+from b2c_policy_keys.bench.overhead import bare_session, bare_token
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    repetitions: int
+    host_seconds: float
+    floor_seconds: float
+    port_line_seconds: float  # the floor's first part: the bare host up and listening
+
+    @property
+    def ratio(self) -> float:
+        return self.host_seconds / self.floor_seconds
+
+
+@dataclass(frozen=True)
+class ImportCost:
+    """Seconds to import, in a fresh interpreter that already holds what the bare host imports."""
+
+    resource_module_seconds: float  # b2c_policy_keys.resources.secret_key (what unpickling a provider imports)
+    graph_seconds: float  # b2c_policy_keys.graph on top (msal, requests: what the first Graph call imports)
+    host_seconds: float  # pulumi.dynamic's own imports, for scale
+    heaviest: list[tuple[str, float]]  # top-level packages by cumulative import time, from ``-X importtime``
+
+
+def _floor(emu: Any, name: str) -> tuple[float, float]:
+    started = time.perf_counter()
+    proc, _port = start_process()
+    port_line = time.perf_counter() - started
+    with bare_session(emu) as session:
+        token = bare_token(session, emu)
+        response = session.post(
+            f"{emu.graph_url}/beta/trustFramework/keySets",
+            json={"id": f"B2C_1A_{name}"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        response.raise_for_status()
+    total = time.perf_counter() - started
+    stop_process(proc)
+    return total, port_line
+
+
+def _host(emu: Any, name: str) -> float:
+    from b2c_policy_keys.resources.keyset import KeySetProvider
+
+    started = time.perf_counter()
+    host = EngineHost().start()
+    try:
+        host.configure(emulator_config(emu))
+        host.up(KeySetProvider(), "first", {"name": name})
+        return time.perf_counter() - started
+    finally:
+        host.close()
+
+
+def measure_cold_start(emu: Any, *, reps: int) -> ColdStart:
+    _floor(emu, "BenchColdWarmFloor")
+    _host(emu, "BenchColdWarmHost")
+    floors: list[float] = []
+    port_lines: list[float] = []
+    hosts: list[float] = []
+    for i in range(reps):
+        floor, port_line = _floor(emu, f"BenchColdFloor{i}")
+        floors.append(floor)
+        port_lines.append(port_line)
+        hosts.append(_host(emu, f"BenchColdHost{i}"))
+    return ColdStart(reps, statistics.median(hosts), statistics.median(floors), statistics.median(port_lines))
+
+
+_TIMED_IMPORTS = """
+import json, time
+t0 = time.perf_counter()
+import grpc, dill, pulumi.dynamic, pulumi.runtime.proto, pulumi.runtime._serialization
+t1 = time.perf_counter()
+import b2c_policy_keys.resources.secret_key
+t2 = time.perf_counter()
+import b2c_policy_keys.graph
+t3 = time.perf_counter()
+print(json.dumps([t1 - t0, t2 - t1, t3 - t2]))
+"""
+
+_IMPORTTIME = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|\s+(\S+)")
+
+
+def measure_imports(*, reps: int) -> ImportCost:
+    runs = []
+    for _ in range(reps + 1):  # the first run warms the disk cache and writes .pyc files
+        out = subprocess.run([sys.executable, "-c", _TIMED_IMPORTS], capture_output=True, text=True, check=True)
+        runs.append(json.loads(out.stdout))
+    host, resource, graph = (statistics.median(r[i] for r in runs[1:]) for i in range(3))
+    profile = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            "import b2c_policy_keys.resources.secret_key, b2c_policy_keys.graph",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    packages: dict[str, float] = {}
+    for match in _IMPORTTIME.finditer(profile.stderr):
+        top = match.group(3).split(".")[0]  # self times add up to the whole, so sum them per top-level package
+        packages[top] = packages.get(top, 0.0) + int(match.group(1)) / 1e6
+    heaviest = sorted(packages.items(), key=lambda item: item[1], reverse=True)[:8]
+    return ImportCost(resource, graph, host, heaviest)
