@@ -22,9 +22,9 @@ SCALE = 3
 
 def test_quick_run_reports_every_section_with_minimal_requests(tmp_path: Path) -> None:
     output, figures_file = tmp_path / "BENCHMARKS.md", tmp_path / "figures.json"
+    options = ["--quick", "--scale", str(SCALE), "--reps", "5", "--output", str(output), "--json", str(figures_file)]
     run = subprocess.run(
-        [sys.executable, "-m", "b2c_policy_keys.bench", "--quick", "--scale", str(SCALE), "--reps", "5"]
-        + ["--output", str(output), "--json", str(figures_file)],
+        [sys.executable, "-m", "b2c_policy_keys.bench", *options],
         capture_output=True,
         text=True,
         timeout=120,
