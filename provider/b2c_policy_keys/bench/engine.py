@@ -115,7 +115,7 @@ def start_process(*, env: Mapping[str, str] | None = None) -> tuple[subprocess.P
     return proc, int(line)
 
 
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[Any]) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:

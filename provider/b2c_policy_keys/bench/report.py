@@ -25,6 +25,7 @@ class Report:
     machine: list[tuple[str, str]]
     sections: list[Section] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
+    preface: str = ""
 
 
 def print_report(report: Report, console: Console | None = None) -> None:
@@ -32,6 +33,8 @@ def print_report(report: Report, console: Console | None = None) -> None:
     console = console or Console(width=None if sys.stdout.isatty() else 150)
     console.print(f"[bold]{report.title}[/bold]")
     console.print(f"command: {report.command}")
+    if report.preface:
+        console.print(report.preface, highlight=False)
     machine = Table(title="Machine", show_header=False)
     machine.add_column("what")
     machine.add_column("value")
@@ -58,7 +61,11 @@ def _cell(text: str) -> str:
 
 
 def markdown(report: Report) -> str:
-    lines = [f"# {report.title}", "", "Reproduce with:", "", "```sh", report.command, "```", "", "## Machine", ""]
+    lines = [f"# {report.title}", ""]
+    if report.preface:
+        lines += [report.preface, ""]
+    lines += ["Reproduce with (from the repository root, in the project's virtualenv):", "", "```sh", report.command]
+    lines += ["```", "", "## Machine", ""]
     lines += ["| | |", "|---|---|"]
     lines += [f"| {_cell(name)} | {_cell(value)} |" for name, value in report.machine]
     if report.summary:

@@ -17,7 +17,7 @@ from b2c_policy_keys.bench.engine import EngineHost, emulator_config
 from b2c_policy_keys.bench.overhead import Overhead, measure_overhead
 from b2c_policy_keys.bench.report import Report, Section, markdown, print_report
 from b2c_policy_keys.bench.scale import CONCURRENCY, Step, measure_scale
-from b2c_policy_keys.emulator import Emulator
+from b2c_policy_keys.bench.service import EmulatorProcess
 
 OVERHEAD_GOAL = 1.3
 SCALE_GOAL = 1.25
@@ -211,18 +211,24 @@ def main(argv: list[str] | None = None) -> int:
     facts = machine.describe()
     print(f"Benchmarking (scale {options.scale}, latency {options.latency_ms} ms); this takes a while...", flush=True)
 
-    with Emulator() as emu:
+    with EmulatorProcess() as emu:
         counts = measure_counts(emu)
         overhead = [(0, o) for o in measure_overhead(emu, reps=options.reps, warmup=max(5, options.reps // 10))]
         baseline = baseline_rss_kib(emu)
         cold = measure_cold_start(emu, reps=options.cold_reps)
     imports = measure_imports(reps=max(1, min(options.cold_reps, 5)))
-    with Emulator(latency_ms=options.latency_ms) as emu:
+    with EmulatorProcess(latency_ms=options.latency_ms) as emu:
         steps = measure_scale(emu, scale=options.scale, latency_ms=options.latency_ms)
         overhead += [(options.latency_ms, o) for o in measure_overhead(emu, reps=options.latency_reps, warmup=3)]
     facts.append(("Load average at end (1/5/15 min)", machine.load_average()))
 
     report = Report("b2c-policy-keys benchmarks", options.command, facts)
+    report.preface = (
+        "Everything runs on this machine: the provider in the real `python -m pulumi.dynamic` host driven over "
+        "gRPC by a stand-in for the engine (`b2c_policy_keys/bench/engine.py`), against the Graph emulator in a "
+        "process of its own (`b2c-keys emulator --port 0 --data :memory:`, HTTPS). Timings depend on the machine "
+        "and on what else it runs (see the load averages); request counts do not."
+    )
     report.sections = [
         counts_section(counts),
         overhead_section(overhead),
