@@ -340,3 +340,13 @@ def test_client_secret_basic_is_accepted(emulator: Emulator, emulator_session: r
     )
     assert answer.status_code == 200
     assert _claims(answer.json()["access_token"])["appid"] == emulator.client_id
+
+
+def test_minting_for_a_client_registers_the_subject_on_it(emulator: Emulator) -> None:
+    client_id = "b2c00000-0000-4000-8000-0000000000c6"
+    emulator.add_client(client_id, secret="unused-secret")
+    assertion = emulator.federated_token(subject="system:serviceaccount:ns:app", client_id=client_id)
+    result = msal_app(emulator, {"client_assertion": lambda: assertion}, client_id).acquire_token_for_client(
+        [GRAPH_SCOPE]
+    )
+    assert _claims(result["access_token"])["appid"] == client_id

@@ -343,3 +343,17 @@ def test_state_survives_a_restart_without_secrets_on_disk(
     assert b"B2C_1A_persist" in blob
     for marker in (secret, password):
         assert marker.encode() not in blob and marker not in log
+
+
+def test_docs_examples_with_placeholders_and_past_dates_are_refused_as_the_rules_say(graph: Graph) -> None:
+    """The docs' "create a keyset with a key" example sends a ``kid`` and placeholder values; its uploadSecret
+    example's dates lie in 2017. Both would be refused by the rules the reference records."""
+    docs_key = {"k": "k-value", "x5c": ["x5c-value"], "x5t": "x5t-value", "kty": "kty-value", "use": "use-value"}
+    docs_key |= {"exp": 99, "nbf": 99, "kid": "kid-value", "e": "e-value", "n": "n-value", "d": "d-value"}
+    expect_error(graph.call("POST", KEYSETS, {"id": "keyset1", "keys": [docs_key]}), 400, "AADB2C95059")
+    assert graph.call("GET", f"{KEYSETS}/B2C_1A_keyset1").status_code == 404
+    keyset = graph.create("keyset1")
+    stale = {"use": "sig", "k": "k-value", "nbf": 1508969811, "exp": 1508973711}
+    expect_error(graph.action(keyset, "uploadSecret", stale), 400, "AADB2C90214")
+    fresh = graph.action(keyset, "uploadSecret", stale | {"nbf": now_epoch(), "exp": now_epoch() + 3600}).json()
+    assert set(fresh) >= {"kid", "use", "kty", "nbf", "exp"} and (fresh["use"], fresh["kty"]) == ("sig", "OCT")

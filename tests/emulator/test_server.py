@@ -132,3 +132,13 @@ def test_ipv6_loopback_is_served_when_available(emulator_factory: Any) -> None:
         pytest.skip("::1 cannot be bound here")
     assert emu.graph_url == f"https://[::1]:{emu.port}"
     assert session_for(emu).get(f"{emu.admin_url}/health").status_code == 200
+
+
+def test_latency_ms_slows_graph_requests_only(emulator_factory: Any) -> None:
+    emu = emulator_factory(latency_ms=40)
+    token = token_with_secret(emu)
+    assert session_for(emu).get(emu.graph_url + KEYSETS, headers=bearer(token)).status_code == 200
+    token_entry, graph_entry = emu.requests_log()[-2:]
+    assert graph_entry["path"] == KEYSETS
+    assert graph_entry["duration_ms"] >= 40  # a lower bound the service's sleep guarantees, not a timing
+    assert token_entry["path"].endswith("/token")

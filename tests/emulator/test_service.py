@@ -557,10 +557,10 @@ class GatedStore(Store):
     entered: threading.Event
     gate: threading.Event
 
-    def replace_keys(self, keyset_id: str, keys: list[dict[str, Any]]) -> Any:
+    def update(self, keyset_id: str, change: Any) -> Any:
         self.entered.set()
         assert self.gate.wait(timeout=30)
-        return super().replace_keys(keyset_id, keys)
+        return super().update(keyset_id, change)
 
 
 def test_a_write_while_another_is_in_flight_is_95053_and_other_sets_are_unaffected() -> None:

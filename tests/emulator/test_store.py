@@ -6,6 +6,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
+
 from b2c_policy_keys.emulator.store import DB_FILE, Store
 
 
@@ -104,3 +106,39 @@ def test_parallel_inserts_and_updates_from_threads_are_all_kept(tmp_path: Path) 
     assert store.count() == 200
     assert all(s.keys for s in store.page(0, 500))
     store.close()
+
+
+def test_update_is_one_transaction_and_a_failing_change_writes_nothing() -> None:
+    store = Store.open(None)
+    store.insert("B2C_1A_u", [{"kid": "a"}])
+    updated = store.update("B2C_1A_u", lambda current: [*current.keys, {"kid": "b"}])
+    assert updated is not None and [k["kid"] for k in updated.keys] == ["a", "b"]
+
+    def refuse(_current: object) -> list[dict[str, str]]:
+        raise ValueError("refused")
+
+    with pytest.raises(ValueError, match="refused"):
+        store.update("B2C_1A_u", refuse)
+    stored = store.get("B2C_1A_u")
+    assert stored is not None and [k["kid"] for k in stored.keys] == ["a", "b"]
+    assert store.update("B2C_1A_missing", lambda current: []) is None
+
+
+def test_appends_through_two_stores_on_one_directory_lose_nothing(tmp_path: Path) -> None:
+    """Two emulator processes may share a data directory: read-change-write must not lose either's keys."""
+    stores = [Store.open(tmp_path), Store.open(tmp_path)]
+    stores[0].insert("B2C_1A_shared", [])
+
+    def append(store: Store, tag: str) -> None:
+        for i in range(30):
+            store.update("B2C_1A_shared", lambda current, i=i: [*current.keys, {"kid": f"{tag}{i}"}])
+
+    threads = [threading.Thread(target=append, args=(s, tag)) for s, tag in zip(stores * 2, "abcd", strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    stored = stores[1].get("B2C_1A_shared")
+    assert stored is not None and len(stored.keys) == 120 and len({k["kid"] for k in stored.keys}) == 120
+    for store in stores:
+        store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -70,6 +71,13 @@ def graph_requests(emu: Emulator, method: str, path_suffix: str) -> int:
         for entry in emu.requests_log()
         if entry["method"] == method and entry["path"].startswith("/beta/") and entry["path"].endswith(path_suffix)
     )
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released), for connection-refused cases."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 _KEY: list[rsa.RSAPrivateKey] = []

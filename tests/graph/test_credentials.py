@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from b2c_policy_keys.emulator import Emulator
-from b2c_policy_keys.errors import AuthenticationError, ConfigurationError, PermissionDeniedError
+from b2c_policy_keys.errors import AuthenticationError, ConfigurationError, PermissionDeniedError, TransportError
 from b2c_policy_keys.graph import GraphClient
+from b2c_policy_keys.graph.credentials import load_certificate_credential
 
-from .support import app_certificate, emulator_settings, token_requests
+from .support import app_certificate, closed_port, emulator_settings, token_requests
 
 CERT_CLIENT = "b2c00000-0000-4000-8000-0000000000c1"
 
@@ -114,3 +115,34 @@ def test_the_read_only_client_cannot_write(emulator: Emulator) -> None:
     assert caught.value.status == 403
     assert "TrustFrameworkKeySet.ReadWrite.All" in str(caught.value)
     assert caught.value.request_id and caught.value.client_request_id
+
+
+def test_an_unreachable_managed_identity_endpoint_is_named(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = closed_port()
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"http://127.0.0.1:{port}/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", "irrelevant")
+    settings = emulator_settings(
+        emulator, **{"b2c:clientId": None, "b2c:clientSecret": None, "b2c:useMsi": "true", "b2c:retryTimeout": "1"}
+    )
+    with pytest.raises(TransportError, match=f"could not connect to 127.0.0.1:{port}"):
+        GraphClient(settings).list_keysets()
+
+
+@pytest.mark.parametrize(
+    ("content", "password", "expected"),
+    [
+        (b"not a certificate at all", None, r"\(PEM\) or be a PFX"),
+        (None, "pw-wrong", "b2c:clientCertificatePassword"),
+        (None, None, "b2c:clientCertificatePassword"),
+    ],
+)
+def test_unusable_certificate_files_are_configuration_errors(
+    tmp_path: Path, content: bytes | None, password: str | None, expected: str
+) -> None:
+    path = tmp_path / "app.pfx"
+    path.write_bytes(content if content is not None else app_certificate().pfx("pw-right"))
+    with pytest.raises(ConfigurationError, match=expected) as caught:
+        load_certificate_credential(str(path), password)
+    assert "pw-" not in str(caught.value)
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        load_certificate_credential(str(tmp_path / "gone.pem"), None)

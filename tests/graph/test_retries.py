@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.errors import OutcomeUnknownError, ThrottledError, TransportError
-from b2c_policy_keys.graph.retry import BACKOFF_BASE, MAX_CONNECTION_ATTEMPTS
+from b2c_policy_keys.graph.retry import BACKOFF_BASE, MAX_CONNECTION_ATTEMPTS, MIN_WAIT
 from b2c_policy_keys.graph.transport import Transport
 
-from .support import emulator_settings, graph_requests, recorded_client
+from .support import closed_port, emulator_settings, graph_requests, recorded_client, token_requests
 
 KEYSETS = r"^/beta/trustFramework/keySets$"
 
@@ -24,12 +22,19 @@ def test_429_with_retry_after_is_honoured(emulator: Emulator) -> None:
     assert graph_requests(emulator, "GET", "/keySets") == 2
 
 
+def test_a_zero_retry_after_still_waits_a_little(emulator: Emulator) -> None:
+    client, sleeps = recorded_client(emulator_settings(emulator))
+    emulator.add_fault(method="GET", path_regex=KEYSETS, kind="status", status=429, retry_after=0, count=1)
+    assert client.list_keysets() == []
+    assert sleeps.delays == [MIN_WAIT]
+
+
 def test_429_without_retry_after_backs_off_with_jitter(emulator: Emulator) -> None:
     client, sleeps = recorded_client(emulator_settings(emulator))
     emulator.add_fault(method="GET", path_regex=KEYSETS, kind="status", status=429, count=2)
     assert client.list_keysets() == []
     assert len(sleeps.delays) == 2
-    assert 0 <= sleeps.delays[0] <= BACKOFF_BASE and 0 <= sleeps.delays[1] <= 2 * BACKOFF_BASE
+    assert MIN_WAIT <= sleeps.delays[0] <= BACKOFF_BASE and MIN_WAIT <= sleeps.delays[1] <= 2 * BACKOFF_BASE
     assert graph_requests(emulator, "GET", "/keySets") == 3
 
 
@@ -120,18 +125,28 @@ def test_a_read_timeout_on_a_get_is_retried(emulator: Emulator) -> None:
     assert len(sleeps.delays) == 1
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_a_post_that_never_connected_is_retried_then_reported(emulator: Emulator) -> None:
     live = Transport(emulator_settings(emulator))
-    dead = emulator_settings(emulator, **{"b2c:graphUrl": f"https://127.0.0.1:{_closed_port()}"})
+    dead = emulator_settings(emulator, **{"b2c:graphUrl": f"https://127.0.0.1:{closed_port()}"})
     client, sleeps = recorded_client(dead, tokens=live.tokens)
     with pytest.raises(TransportError) as caught:
         client.generate_key("nowhere", use="sig", kty="RSA")
     assert not isinstance(caught.value, OutcomeUnknownError)  # provably never left: safe, so it was retried
     assert "could not connect" in str(caught.value)
     assert len(sleeps.delays) == MAX_CONNECTION_ATTEMPTS - 1
+
+
+def test_a_busy_token_endpoint_is_retried(emulator: Emulator) -> None:
+    client, sleeps = recorded_client(emulator_settings(emulator))
+    token_path = "/oauth2/v2.0/token$"
+    emulator.add_fault(method="POST", path_regex=token_path, kind="status", status=503, retry_after=1, count=1)
+    assert client.list_keysets() == []
+    assert token_requests(emulator) == 2  # msal replays its cached failure until its own wait passes: no extra calls
+    assert sleeps.delays
+
+
+def test_a_token_endpoint_busy_beyond_the_budget_raises_throttled(emulator: Emulator) -> None:
+    client, _ = recorded_client(emulator_settings(emulator, **{"b2c:retryTimeout": "1"}))
+    emulator.add_fault(method="POST", path_regex="/oauth2/v2.0/token$", kind="status", status=429)
+    with pytest.raises(ThrottledError, match="token endpoint"):
+        client.list_keysets()

@@ -231,3 +231,11 @@ def test_settings_is_frozen() -> None:
     settings = Settings(tenant_id=TENANT, credential_kind="msi")
     with pytest.raises(AttributeError):
         settings.tenant_id = "x"  # type: ignore[misc]
+
+
+def test_a_stack_flag_set_to_false_does_not_hide_environment_credentials() -> None:
+    settings = resolve_settings(
+        config({"b2c:tenantId": TENANT, "b2c:useMsi": "False"}),
+        env={"ARM_CLIENT_ID": CLIENT, "ARM_CLIENT_SECRET": "env-secret"},
+    )
+    assert settings.credential_kind == "secret" and settings.client_secret == "env-secret"

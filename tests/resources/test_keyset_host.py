@@ -75,3 +75,14 @@ def test_purge_backup_on_delete_deletes_the_bak_set_too(host: ProviderHost, emul
 def test_invalid_name_fails_check_with_the_rule(host: ProviderHost) -> None:
     checked = host.check(KeySetProvider(), "bad", {}, {"name": "has space"})
     assert checked.failures == [("name", "name may contain letters, digits, '_' and '-' only")]
+
+
+def test_no_change_preview_needs_no_credentials(host: ProviderHost, emulator: Emulator) -> None:
+    """Credentials are resolved lazily at the first Graph call, so a preview that needs none works without them."""
+    state = host.up(KeySetProvider(), "ks", {"name": "Lazy"})
+    with ProviderHost() as bare:
+        bare.configure({"b2c:tenantId": emulator.tenant_id})
+        assert bare.preview(KeySetProvider(), "ks", {"name": "Lazy"}, state).op == "same"
+        with pytest.raises(ProviderError) as failed:
+            bare.refresh(state)
+    assert "pulumi config set --secret b2c:clientSecret" in failed.value.details

@@ -81,3 +81,16 @@ def test_readme_example_program_runs(emulator: Emulator) -> None:
     assert mocks.state["token-encryption"].id == "B2C_1A_TokenEncryptionKeyContainer"
     assert mocks.state["facebook-secret"].outputs["kid"]
     assert "value" in mocks.secret_inputs["facebook-secret"]
+
+
+def test_preview_run_checks_and_diffs_but_never_writes(emulator: Emulator) -> None:
+    mocks = ProviderMocks(config=emulator_config(emulator))
+    config = {"app:clientSecret": "first"}
+    run_program(_program, mocks, program_config=config)
+    emulator.clear_requests()
+    mocks.preview = True
+    mocks.provider_calls.clear()
+    run_program(_program, mocks, program_config={"app:clientSecret": "rotated"})
+    assert [m for m, _ in mocks.provider_calls] == ["check", "diff"] * 3
+    assert mocks.plans == {"signing": "same", "client-secret": "replace", "plain": "same"}
+    assert [r for r in emulator.requests_log() if r["path"].startswith("/beta/")] == []

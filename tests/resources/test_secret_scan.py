@@ -41,5 +41,6 @@ def test_value_never_leaks(host: ProviderHost, emulator: Emulator) -> None:
     for place, content in places.items():
         text = content if isinstance(content, str) else json.dumps(content, default=str)
         assert VALUE not in text, f"the value leaked into the {place}"
+        assert emulator.client_secret not in text, f"the client secret from Configure leaked into the {place}"
     # The fingerprint, the only value-derived output, comes back as a secret.
     assert "value_fingerprint" in state.secret_outputs and "value_fingerprint" in rotated.secret_outputs

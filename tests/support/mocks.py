@@ -7,7 +7,7 @@ second ``run_program`` with the same mocks is a second ``pulumi up`` that can di
 
     mocks = ProviderMocks(emulator_config(emu))
     result = run_program(lambda: {"kid": SecretKey("s", keyset_id="x", value="v").kid}, mocks)
-    assert result["kid"].value and mocks.provider_calls == [...]
+    assert result["kid"].value and mocks.plans == {"s": "create"}
 """
 
 from __future__ import annotations
@@ -67,6 +67,8 @@ class ProviderMocks(pulumi.runtime.Mocks):
     pickles: list[str] = field(default_factory=list)
     #: Names the program marked secret in its inputs, per resource.
     secret_inputs: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: What each dynamic resource's last run did or, in preview, would do: create, same, update or replace.
+    plans: dict[str, str] = field(default_factory=dict)
     #: Messages the program logged (``pulumi.warn`` ...).
     messages: list[str] = field(default_factory=list)
     _providers: dict[str, ResourceProvider] = field(default_factory=dict)
@@ -88,9 +90,11 @@ class ProviderMocks(pulumi.runtime.Mocks):
         if checked.failures:
             raise ValueError("; ".join(f"{f.property}: {f.reason}" for f in checked.failures))
         inputs = {**checked.inputs, PROVIDER_KEY: news[PROVIDER_KEY]}
+        self.plans[args.name] = "create"
         if prior is not None:
             self.provider_calls.append(("diff", args.name))
-            diff = provider.diff(prior.id, dict(prior.outputs), inputs)
+            diff = provider.diff(prior.id, _plain(prior.outputs), inputs)
+            self.plans[args.name] = "replace" if diff.replaces else "update" if diff.changes else "same"
             if not diff.changes:
                 prior.inputs = inputs
                 return prior.id, dict(prior.outputs)

@@ -366,7 +366,7 @@ class Authority:
             client = self.clients.get(client_id)
             if client is None:
                 raise ValueError(f"no client '{client_id}' is registered")
-            client.federated_subjects.add(subject)
+            self.clients.add(client.client_id, federated_subject=subject, roles=client.roles)
         now = int(time.time())
         claims = {
             "iss": EXTERNAL_ISSUER,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -79,11 +80,11 @@ def check_use(value: object) -> str:
 def _check_moment(name: str, value: object) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-        raise refusals.badly_formatted(f"'{name}' must be a whole number of seconds since the epoch")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or int(value) != value:
+        raise refusals.badly_formatted(f"{name} must be a whole number of seconds since the epoch")
     seconds = int(value)
     if seconds < 0 or seconds >= _MAX_EPOCH:
-        raise refusals.badly_formatted(f"'{name}' must be seconds since the epoch, not milliseconds")
+        raise refusals.badly_formatted(f"{name} must be seconds since the epoch, not milliseconds")
     return seconds
 
 
@@ -94,7 +95,7 @@ def check_validity(body: Mapping[str, Any], now: int) -> tuple[int | None, int |
     if exp is not None and exp <= now:
         raise refusals.expired(exp)
     if nbf is not None and exp is not None and nbf >= exp:
-        raise refusals.badly_formatted("'nbf' must be before 'exp'")
+        raise refusals.badly_formatted("nbf must be before exp")
     return nbf, exp
 
 
@@ -128,7 +129,7 @@ def from_jwk(jwk: object, now: int) -> dict[str, Any]:
     nbf, exp = check_validity(jwk, now)
     status = jwk.get("status") or "enabled"
     if status not in ("enabled", "disabled"):
-        raise refusals.badly_formatted(f"'status' must be enabled or disabled, not '{status}'")
+        raise refusals.badly_formatted(f"status must be enabled or disabled, not {status}")
     key: dict[str, Any] = {"kid": new_kid(), "kty": kty, "use": use, "nbf": nbf, "exp": exp, "status": status}
     if kty == "oct":
         k = jwk.get("k")

@@ -124,6 +124,7 @@ class GraphService:
     ) -> Reply:
         """Answer one Graph request. ``query`` is the raw query string (or the shell's already-parsed mapping)."""
         method = method.upper()
+        waited = False  # latency is spent once per request, refused or not
         try:
             route = _route(path)
             allowed: tuple[str, ...] = ("GET",) if route.action == "getActiveKey" else ("POST",)
@@ -136,15 +137,19 @@ class GraphService:
             payload = self._json(body) if method in ("POST", "PUT", "PATCH") else {}
             if not writes:
                 self._spend_latency()
+                waited = True
                 return self._read(route, query)
             name = payload.get("id")
             flight = route.keyset_id
             if route.kind == "collection":
                 flight = normalise_keyset_id(name) if isinstance(name, str) else ""
             with self._write_in_flight(flight):
-                self._spend_latency()
+                self._spend_latency()  # inside the flight: overlapping writes become observable
+                waited = True
                 return self._write(method, route, payload)
         except Refusal as refusal:
+            if not waited:
+                self._spend_latency()
             return Reply(refusal.status, error_body(refusal.code, refusal.message, ids))
 
     def reset(self) -> None:
@@ -279,10 +284,13 @@ class GraphService:
         if route.kind == "key":
             return self._set_status(route.keyset_id, route.kid, payload)
         stored = self._existing(route.keyset_id)
-        key = self._new_key(route.action, payload)
-        keys.check_family([*stored.keys, key])
-        updated = self._store.replace_keys(stored.id, [*stored.keys, key])
-        if updated is None:  # deleted by another process between the read and the write
+        key = self._new_key(route.action, payload)  # outside the transaction: RSA generation takes a while
+
+        def append(current: StoredKeySet) -> list[dict[str, Any]]:
+            keys.check_family([*current.keys, key])
+            return [*current.keys, key]
+
+        if self._store.update(stored.id, append) is None:  # deleted by another process meanwhile
             raise refusals.keyset_not_found(route.keyset_id, self._tenant_id)
         return Reply(200, self._key_body(route.version, key))
 
@@ -325,7 +333,7 @@ class GraphService:
             raise refusals.missing_parameter("keys")
         stored = self._existing(keyset_id)
         made = self._payload_keys(payload)
-        updated = self._store.replace_keys(stored.id, made)
+        updated = self._store.update(stored.id, lambda _current: made)
         if updated is None:
             raise refusals.keyset_not_found(keyset_id, self._tenant_id)
         return Reply(200, self._keyset_body(version, updated))
@@ -342,14 +350,18 @@ class GraphService:
         self._find_key(stored, kid)
         others = sorted(set(payload) - {"status", "@odata.type"})
         if others:
-            raise refusals.badly_formatted(f"only 'status' can be changed, not {', '.join(others)}")
+            raise refusals.badly_formatted(f"only status can be changed, not {', '.join(others)}")
         status = payload.get("status")
         if status is None or status == "":
             raise refusals.missing_parameter("status")
         if status not in ("enabled", "disabled"):
-            raise refusals.badly_formatted(f"'status' must be enabled or disabled, not '{status}'")
-        changed = [({**k, "status": status} if k["kid"] == kid else k) for k in stored.keys]
-        if self._store.replace_keys(stored.id, changed) is None:
+            raise refusals.badly_formatted(f"status must be enabled or disabled, not {status}")
+
+        def change(current: StoredKeySet) -> list[dict[str, Any]]:
+            self._find_key(current, kid)
+            return [({**k, "status": status} if k["kid"] == kid else k) for k in current.keys]
+
+        if self._store.update(stored.id, change) is None:
             raise refusals.keyset_not_found(keyset_id, self._tenant_id)
         return Reply(204)
 
@@ -365,7 +377,7 @@ class GraphService:
             if value is None or value == "":
                 raise refusals.missing_parameter("k")
             if not isinstance(value, str):
-                raise refusals.badly_formatted("'k' must be a string")
+                raise refusals.badly_formatted("k must be a string")
             nbf, exp = keys.check_validity(payload, now)
             return keys.uploaded_secret(value, use, nbf, exp)
         if action == "uploadCertificate":
@@ -381,7 +393,7 @@ class GraphService:
         if password is None:
             raise refusals.missing_parameter("password")
         if not isinstance(password, str):
-            raise refusals.badly_formatted("'password' must be a string")
+            raise refusals.badly_formatted("password must be a string")
         if certificates.pkcs12_uses_aes256(data):
             raise refusals.wrong_pfx_password()  # B2C cannot open AES-256 PFX files and says so this way
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +110,19 @@ class Store:
             db.execute("UPDATE keysets SET keys = ? WHERE id = ?", (json.dumps(keys), keyset_id))
             row = db.execute("SELECT seq, id, keys FROM keysets WHERE id = ?", (keyset_id,)).fetchone()
         return None if row is None else self._row(row)
+
+    def update(self, keyset_id: str, change: Callable[[StoredKeySet], list[dict[str, Any]]]) -> StoredKeySet | None:
+        """Read, change and write a key set's keys in one transaction; None when it does not exist.
+
+        Atomic even between processes sharing the data directory; an exception from ``change`` writes nothing.
+        """
+        with self._transaction() as db:
+            row = db.execute("SELECT seq, id, keys FROM keysets WHERE id = ?", (keyset_id,)).fetchone()
+            if row is None:
+                return None
+            keys = change(self._row(row))
+            db.execute("UPDATE keysets SET keys = ? WHERE seq = ?", (json.dumps(keys), row[0]))
+        return StoredKeySet(id=row[1], keys=tuple(keys), seq=row[0])
 
     def delete(self, keyset_id: str, backup_id: str | None) -> bool:
         """Delete a key set, moving its keys to ``backup_id`` (replacing any older backup) when given."""

@@ -20,11 +20,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from b2c_policy_keys.errors import AuthenticationError, ConfigurationError
+from b2c_policy_keys.errors import AuthenticationError, ConfigurationError, ThrottledError
 from b2c_policy_keys.graph.http import MsalHttpClient, transport_error
-from b2c_policy_keys.graph.mapping import AUTHENTICATION_HINT
+from b2c_policy_keys.graph.mapping import AUTHENTICATION_HINT, THROTTLED_HINT
+from b2c_policy_keys.graph.retry import RetryableAnswer, RetryableConnection, RetryPolicy
 from b2c_policy_keys.graph.settings import CLOUDS, Settings
 
+#: OAuth errors meaning "try again later" (RFC 6749 section 5.2 and 4.1.2.1).
+TRANSIENT_TOKEN_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 #: Refresh this long before expiry (msal itself treats tokens within 5 minutes of expiry as expired).
 REFRESH_MARGIN = 300.0
 
@@ -44,7 +47,10 @@ def _private_key_pem(key: Any) -> str:
 
 def load_certificate_credential(path: str, password: str | None) -> dict[str, str]:
     """msal's certificate credential from a PEM (key + certificate) or PFX file; clear errors, no secret in them."""
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise ConfigurationError(f"b2c:clientCertificatePath {path!r} cannot be read ({error.strerror})") from None
     secret = password.encode() if password else None
     key: Any
     certificate: x509.Certificate | None
@@ -84,9 +90,16 @@ def _federated_assertion(path: str) -> Callable[[], str]:
 class TokenSource:
     """Bearer tokens for one ``Settings``; thread-safe, single-flight."""
 
-    def __init__(self, settings: Settings, http_client: MsalHttpClient, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        http_client: MsalHttpClient,
+        clock: Callable[[], float] = time.time,
+        policy: RetryPolicy | None = None,
+    ) -> None:
         self._settings = settings
         self._clock = clock
+        self._policy = policy or RetryPolicy(settings.retry_timeout)
         self._http_client = http_client
         self._lock = threading.Lock()
         self._token = _Token()
@@ -150,6 +163,14 @@ class TokenSource:
         return self._app
 
     def _acquire(self) -> _Token:
+        """A new token; a throttled or unreachable token endpoint is retried like Graph (getting a token is safe
+        to repeat). msal replays a throttled answer until its Retry-After passes, so a retry may cost no request."""
+        try:
+            return self._policy.call(self._acquire_once)
+        except (RetryableAnswer, RetryableConnection) as exhausted:
+            raise exhausted.error from None
+
+    def _acquire_once(self) -> _Token:
         s = self._settings
         started = self._clock()
         try:
@@ -159,14 +180,27 @@ class TokenSource:
             else:
                 result = app.acquire_token_for_client(scopes=[s.scope])
         except requests.RequestException as error:
-            raise transport_error(error, s.authority_host, s) from None
+            failure = transport_error(error, s.authority_host, s)
+            if isinstance(error, requests.exceptions.SSLError):
+                raise failure from None
+            raise RetryableConnection(failure) from None
+        except msal.exceptions.MsalServiceError as error:
+            # msal raises instead of answering for a 5xx from the token endpoint.
+            busy = ThrottledError(f"the token endpoint failed ({str(error)[:60]})", hint=THROTTLED_HINT)
+            raise RetryableAnswer(busy, None) from None
+        except ValueError:
+            # msal parses the answer as JSON; an HTML error page (a proxy, a wrong authority host) fails here.
+            raise AuthenticationError(
+                f"the token endpoint of {s.authority} answered with something that is not an OAuth answer",
+                hint="Check b2c:authorityHost and b2c:environment.",
+            ) from None
         if not isinstance(result, dict) or not result.get("access_token"):
             raise self._refused(result if isinstance(result, dict) else {})
         lifetime = float(result.get("expires_in") or 3600)
         margin = min(REFRESH_MARGIN, lifetime / 2)
         return _Token(str(result["access_token"]), started + lifetime - margin)
 
-    def _refused(self, result: dict[str, Any]) -> AuthenticationError:
+    def _refused(self, result: dict[str, Any]) -> Exception:
         """The token endpoint said no: keep its AADSTS code and description, never the credential."""
         description = str(result.get("error_description") or result.get("error") or "no token was issued")
         first_line = description.splitlines()[0] if description else ""
@@ -178,6 +212,13 @@ class TokenSource:
         for secret in (self._settings.client_secret, self._settings.client_certificate_password):
             if secret:
                 first_line = first_line.replace(secret, "***")
+        if result.get("error") in TRANSIENT_TOKEN_ERRORS:
+            busy = ThrottledError(
+                f"the token endpoint is busy or failing: {first_line[:300]}",
+                code=str(code) if code else None,
+                hint=THROTTLED_HINT,
+            )
+            return RetryableAnswer(busy, None)
         kind = {"secret": "client secret", "certificate": "client certificate", "oidc": "federated token"}
         return AuthenticationError(
             f"the token endpoint refused the {kind.get(self._settings.credential_kind, 'managed identity')}: "

@@ -43,7 +43,7 @@ def shared_session() -> requests.Session:
             adapter = HTTPAdapter(pool_connections=8, pool_maxsize=POOL_SIZE, max_retries=0)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
-            session.headers["User-Agent"] = USER_AGENT
+            session.headers["User-Agent"] = USER_AGENT  # for msal's requests; Graph requests set it themselves
             _session = session
         return _session
 
@@ -73,7 +73,10 @@ class RequestOptions:
         )
 
     def as_kwargs(self) -> dict[str, Any]:
-        return {"verify": self.verify, "timeout": self.timeout, "proxies": self.proxies}
+        kwargs: dict[str, Any] = {"verify": self.verify, "timeout": self.timeout}
+        if self.proxies:  # an empty mapping still costs requests a merge on every call
+            kwargs["proxies"] = self.proxies
+        return kwargs
 
 
 class MsalHttpClient:
@@ -121,7 +124,8 @@ def never_sent(error: requests.RequestException) -> bool:
 
 def transport_error(error: requests.RequestException, url: str, settings: Settings) -> TransportError:
     """A ``TransportError`` naming the cause and the setting that fixes it; never the request or its headers."""
-    host = urllib.parse.urlsplit(url).netloc or url
+    sent = getattr(error.request, "url", None)  # the URL really tried (msal's managed identity endpoint, ...)
+    host = urllib.parse.urlsplit(sent or url).netloc or url
     if isinstance(error, requests.exceptions.SSLError):
         found = _SSL_REASON.search(str(error))
         reason = found.group(1).strip() if found else "the TLS handshake failed"

@@ -14,12 +14,17 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import tenacity
+
+T = TypeVar("T")
 
 #: Back-off when the service gives no Retry-After: 0.5 s doubling, capped, with full jitter.
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
+#: Never retry sooner than this, even when told ``Retry-After: 0``: a zero wait would hammer a throttled service.
+MIN_WAIT = 0.1
 #: Connection failures are retried a few times only: a dead endpoint should fail fast, not after minutes.
 MAX_CONNECTION_ATTEMPTS = 4
 
@@ -80,22 +85,38 @@ class RetryPolicy:
     def _wait(self, state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, RetryableAnswer) and error.retry_after is not None:
-            return error.retry_after
-        return backoff(state.attempt_number)
+            return max(MIN_WAIT, error.retry_after)
+        return max(MIN_WAIT, backoff(state.attempt_number))
 
-    def _stop(self, state: tenacity.RetryCallState) -> bool:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, RetryableConnection) and state.attempt_number >= MAX_CONNECTION_ATTEMPTS:
-            return True
-        # Stop before a sleep that would end past the budget (tenacity's stop_before_delay, with our wait).
-        elapsed = state.seconds_since_start or 0.0
-        return elapsed + (state.upcoming_sleep or 0.0) >= self.budget
+    def _stopper(self, started: float) -> Callable[[tenacity.RetryCallState], bool]:
+        def stop(state: tenacity.RetryCallState) -> bool:
+            error = state.outcome.exception() if state.outcome else None
+            if isinstance(error, RetryableConnection) and state.attempt_number >= MAX_CONNECTION_ATTEMPTS:
+                return True
+            # Stop before a sleep that would end past the budget (tenacity's stop_before_delay, from our start).
+            return time.monotonic() - started + (state.upcoming_sleep or 0.0) >= self.budget
 
-    def retrying(self) -> tenacity.Retrying:
-        return tenacity.Retrying(
+        return stop
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """``fn()``, retried per the policy. The first attempt bypasses tenacity: most calls need no retry, and
+        building a ``Retrying`` costs more than the rest of the client's per-call work."""
+        started = time.monotonic()
+        try:
+            return fn()
+        except (RetryableAnswer, RetryableConnection) as error:
+            first: list[BaseException] = [error]
+
+        def attempt() -> T:
+            if first:
+                raise first.pop()  # replay the first failure as tenacity's attempt 1
+            return fn()
+
+        retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type((RetryableAnswer, RetryableConnection)),
             wait=self._wait,
-            stop=self._stop,
+            stop=self._stopper(started),
             sleep=self.sleep,
             reraise=True,
         )
+        return retrying(attempt)

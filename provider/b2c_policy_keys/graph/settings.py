@@ -165,10 +165,14 @@ def _https_root(value: str, key: str, problems: list[str], *, strip_beta: bool =
 
 def _credential_source(sources: _Sources) -> Callable[[str], str | None]:
     """The stack config when it names any credential, else the environment (see the module docstring)."""
-    config_names_one = any(
-        sources.config(k) is not None and (k not in ("b2c:useOidc", "b2c:useMsi") or sources.config(k) != "false")
-        for k in _CREDENTIAL_SELECTORS
-    )
+
+    def names_one(key: str) -> bool:
+        value = sources.config(key)
+        if value is None:
+            return False
+        return key not in ("b2c:useOidc", "b2c:useMsi") or value.lower() not in _FALSE
+
+    config_names_one = any(names_one(k) for k in _CREDENTIAL_SELECTORS)
     return sources.config if config_names_one else sources.environ
 
 

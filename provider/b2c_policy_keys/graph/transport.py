@@ -67,8 +67,8 @@ class Transport:
         self._session = session or shared_session()
         options = RequestOptions.for_settings(settings)
         self._send_options = options.as_kwargs()
-        self.tokens = tokens or TokenSource(settings, MsalHttpClient(self._session, options))
         self.policy = policy or RetryPolicy(settings.retry_timeout)
+        self.tokens = tokens or TokenSource(settings, MsalHttpClient(self._session, options), policy=self.policy)
         self.base_url = settings.graph_url + "/beta"
 
     def request(self, method: str, path: str, *, body: Any = None, secrets: Iterable[str] = ()) -> Answer:
@@ -77,7 +77,7 @@ class Transport:
         payload = None if body is None else json.dumps(body).encode()
         hidden = tuple(secrets)
         try:
-            answer: Answer = self.policy.retrying()(self._send, method, url, payload, hidden)
+            answer = self.policy.call(lambda: self._send(method, url, payload, hidden))
         except RetryableAnswer as exhausted:
             raise exhausted.error from None
         except RetryableConnection as exhausted:
@@ -107,7 +107,6 @@ class Transport:
             "Authorization": "Bearer " + self.tokens.token(),
             "User-Agent": USER_AGENT,
             "client-request-id": client_request_id,
-            "return-client-request-id": "true",
         }
         if payload is not None:
             headers["Content-Type"] = "application/json"
