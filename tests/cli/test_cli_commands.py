@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from b2c_policy_keys.graph import GraphClient, client_for, resolve_settings
 
 from b2c_policy_keys.cli import COMMAND_MODULES, build_parser
+from b2c_policy_keys.graph import GraphClient, client_for, resolve_settings
 from b2c_policy_keys.model import now_epoch
 
 B2C_KEYS = str(Path(sys.executable).with_name("b2c-keys"))
@@ -169,3 +169,29 @@ def test_missing_credentials_fail_before_any_call_with_the_fix(tmp_path: Path) -
 def test_a_bad_window_is_a_usage_error(emulator_line: Path) -> None:
     result = b2c_keys("expiring", "--within", "3y", emulator_line=emulator_line)
     assert result.returncode == 2 and "30d" in result.stderr
+
+
+def test_emulator_data_directory_finds_the_running_emulator(tmp_path: Path) -> None:
+    """``--emulator DIR`` reads the JSON line a running ``b2c-keys emulator --data DIR`` leaves there."""
+    data = tmp_path / "emu"
+    server = subprocess.Popen(
+        [B2C_KEYS, "emulator", "--port", "0", "--data", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    try:
+        assert server.stdout is not None
+        line = json.loads(server.stdout.readline())  # the readiness line
+        assert (data / "running.json").is_file()
+        result = b2c_keys("list", "--json", "--emulator", str(data))
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == {"keysets": []}
+        assert line["client_secret"] not in result.stdout + result.stderr
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    assert not (data / "running.json").exists()
+    stopped = b2c_keys("list", "--emulator", str(data))
+    assert stopped.returncode == 2 and "no running emulator" in stopped.stderr

@@ -168,3 +168,16 @@ def test_pkcs12_expired_certificate_fails_check(host: ProviderHost, make_materia
     with pytest.raises(CheckFailed) as caught:
         host.up(Pkcs12KeyProvider(), "p", pfx_inputs(ks, make_material(days=-3, ago=20).pfx()))
     assert caught.value.failures[0][0] == "pfx" and "expired" in caught.value.failures[0][1]
+
+
+def test_a_lost_upload_answer_adopts_the_key_carrying_the_certificate(
+    host: ProviderHost, emulator: Any, graph: Any, make_material: MakeMaterial
+) -> None:
+    material = make_material()
+    ks = keyset(host, "Saml")
+    emulator.clear_requests()
+    emulator.add_fault(method="POST", path_regex="uploadCertificate", kind="drop_after", count=1)
+    state = host.up(CertificateKeyProvider(), "c", {"keyset_id": ks.outputs["keyset_id"], "certificate": material.pem})
+    assert graph_calls(emulator) == ["POST uploadCertificate", "GET B2C_1A_Saml"]
+    assert [k.kid for k in graph.get_keyset("B2C_1A_Saml").keys] == [state.outputs["kid"]]
+    assert state.outputs["thumbprint"] == material.thumbprint

@@ -114,3 +114,14 @@ def test_destroy_disables_and_tolerates_a_gone_set(host: ProviderHost, graph: An
     assert graph.get_key("B2C_1A_Signing", state.outputs["kid"]).status == "disabled"
     graph.delete_keyset("B2C_1A_Signing")
     host.destroy(state)
+
+
+def test_a_lost_generate_answer_adopts_the_key_instead_of_generating_twice(
+    host: ProviderHost, emulator: Any, graph: Any
+) -> None:
+    ks = keyset(host, "Signing")
+    emulator.clear_requests()
+    emulator.add_fault(method="POST", path_regex="generateKey", kind="drop_after", count=1)
+    state = host.up(GeneratedKeyProvider(), "k", {"keyset_id": ks.outputs["keyset_id"], "expires_at": EXPIRES})
+    assert graph_calls(emulator) == ["POST generateKey", "GET B2C_1A_Signing"]
+    assert [k.kid for k in graph.get_keyset("B2C_1A_Signing").keys] == [state.outputs["kid"]]

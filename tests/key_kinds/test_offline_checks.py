@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pulumi.output import Unknown
 
 from b2c_policy_keys.certificates import pkcs12_uses_aes256
@@ -131,3 +133,21 @@ def test_der_ending_in_a_whitespace_byte_still_loads(make_material: MakeMaterial
         pytest.fail("no certificate ending in a whitespace byte was generated")
     assert load_certificate(material.der).serial_number == material.cert.serial_number
     assert load_certificate(material.der_base64).serial_number == material.cert.serial_number
+
+
+_values = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30) | st.just(Unknown())
+_inputs = st.dictionaries(
+    st.sampled_from(
+        ["keyset_id", "kty", "use", "not_before", "expires_at", "version", "enabled", "certificate", "pfx", "password"]
+    ),
+    _values,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_inputs)
+def test_check_never_raises_whatever_the_inputs(news: dict[str, Any]) -> None:
+    """check() answers bad input with failures naming properties, never with an exception (a traceback to users)."""
+    for provider in (GeneratedKeyProvider(), CertificateKeyProvider(), Pkcs12KeyProvider()):
+        result = provider.check({}, news)
+        assert all(f.reason.startswith(f.property) for f in result.failures)

@@ -75,13 +75,10 @@ def test_certificate_expiring_within_30_days_warns_in_the_program(emulator: Any,
     mocks = ProviderMocks(emulator_config(emulator))
 
     def program() -> dict[str, Any]:
-        key = CertificateKey("saml", keyset_id="Saml", certificate=soon.der)
+        keyset = KeySet("saml-set", name="Saml")
+        key = CertificateKey("saml", keyset_id=keyset.keyset_id, certificate=soon.der)
         return {"thumbprint": key.thumbprint}
 
-    def with_set() -> dict[str, Any]:
-        KeySet("saml-set", name="Saml")
-        return program()
-
-    result = run_program(with_set, mocks)
+    result = run_program(program, mocks)
     assert result["thumbprint"].value == soon.thumbprint
     assert any("expires on" in m and "within 30 days" in m for m in mocks.messages)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -83,3 +84,18 @@ def test_progress_stays_silent_when_stderr_is_not_a_terminal(capsys: object) -> 
         pass
     captured = capsys.readouterr()  # type: ignore[attr-defined]
     assert captured.err == "" and captured.out == ""
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_spins_on_stderr_when_it_is_a_terminal(monkeypatch: Any) -> None:
+    terminal, stdout = _Terminal(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", terminal)
+    monkeypatch.setattr("sys.stdout", stdout)
+    with _render.progress("Reading key sets…"):
+        pass
+    assert "Reading key sets" in terminal.getvalue()
+    assert stdout.getvalue() == ""  # stdout stays clean for pipes and --json

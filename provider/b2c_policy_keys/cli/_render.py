@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TextIO
@@ -75,8 +76,9 @@ def write_json(data: object, stream: TextIO | None = None) -> None:
 
 def keysets_table(keysets: Iterable[KeySet], now: int) -> Table:
     table = Table(title="Policy key sets", title_justify="left")
-    for column in ("Key set", "Keys", "Active key", "Use", "Type", "Next expiry"):
-        table.add_column(column, justify="right" if column == "Keys" else "left")
+    table.add_column("Key set", no_wrap=True)
+    for column in ("Keys", "Active key", "Use", "Type", "Next expiry"):
+        table.add_column(column, justify="right" if column == "Keys" else "left", no_wrap=True)
     for keyset in keysets:
         row = keyset_summary(keyset, now)
         active = row["active_kid"]
@@ -106,8 +108,10 @@ def _status(key: Key, active: Key | None, now: int) -> str:
 def keys_table(keyset: KeySet, now: int) -> Table:
     active = keyset.active_key(now)
     table = Table(title=f"{keyset.id}: {len(keyset.keys)} key(s)", title_justify="left")
-    for column in ("", "Key id", "Use", "Type", "Status", "Not before", "Expires"):
-        table.add_column(column)
+    table.add_column("")
+    table.add_column("Key id", overflow="fold")
+    for column in ("Use", "Type", "Status", "Not before", "Expires"):
+        table.add_column(column, no_wrap=True)
     for key in keyset.keys:
         is_active = active is not None and key.kid == active.kid
         table.add_row(
@@ -124,16 +128,19 @@ def keys_table(keyset: KeySet, now: int) -> Table:
 
 def findings_table(findings: Iterable[Finding]) -> Table:
     table = Table(title="Key sets needing attention", title_justify="left")
-    for column in ("Key set", "Reason", "Detail", "Fix"):
-        table.add_column(column)
+    table.add_column("Key set", no_wrap=True)
+    table.add_column("Reason", no_wrap=True)
+    table.add_column("Detail", overflow="fold")
+    table.add_column("Fix", overflow="fold")
     for finding in findings:
         table.add_row(finding.keyset_id, f"[red]{finding.reason}[/red]", finding.message, finding.fix)
     return table
 
 
 def stdout_console() -> Console:
-    # Wide enough that piping to a file or CI log does not wrap 43-character key ids into pieces.
-    return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160)
+    # Off a terminal (a pipe, a CI log) 160 columns, so 43-character key ids are not wrapped, unless COLUMNS says.
+    sized = sys.stdout.isatty() or "COLUMNS" in os.environ
+    return Console(file=sys.stdout, width=None if sized else 160)
 
 
 @contextlib.contextmanager

@@ -8,17 +8,17 @@ in ``diff()``: PEM or DER spellings of one certificate never show as a change, a
 from __future__ import annotations
 
 import base64
-import contextlib
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pulumi
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource
 
 from b2c_policy_keys import certificates, model
-from b2c_policy_keys.errors import GraphError, NotFoundError, OutcomeUnknownError
+from b2c_policy_keys.errors import GraphError
 from b2c_policy_keys.resources import _common as c
 from b2c_policy_keys.resources._family import family_error, is_family_refusal
 
@@ -54,15 +54,6 @@ def thumbprint_of_x5t(x5t: str | None) -> str | None:
         return None
 
 
-def subject_of(key: model.Key) -> str | None:
-    if not key.x5c:
-        return None
-    try:
-        return certificates.load_certificate(key.x5c[0]).subject.rfc4514_string()
-    except ValueError:
-        return None
-
-
 def expiry_problem(facts: certificates.CertificateFacts, now: int) -> str | None:
     if facts.exp <= now:
         return f"expired on {model.iso_utc(facts.exp)}: upload a renewed certificate"
@@ -87,11 +78,15 @@ def certificate_text(value: Any) -> Any:
     return value
 
 
+def _carrying(facts: certificates.CertificateFacts) -> Callable[[model.Key], bool]:
+    return lambda key: key.x5t == facts.x5t
+
+
 def der_base64(cert: x509.Certificate) -> str:
     return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
 
 
-class CertificateBackedProvider(c.B2CProvider):
+class CertificateBackedProvider(c.KeyProvider):
     """Diff, read, update and delete shared by certificate and PFX keys: identity is the certificate thumbprint."""
 
     #: The input that carries the certificate (``certificate`` or ``pfx``).
@@ -99,68 +94,31 @@ class CertificateBackedProvider(c.B2CProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = []
-        if c.is_unknown(c.plain(news.get("keyset_id"))) or not c.same_keyset(
-            olds.get("keyset_id"), news.get("keyset_id")
-        ):
+        new_keyset = c.plain(news.get("keyset_id"))
+        if c.is_unknown(new_keyset) or not c.same_keyset(olds.get("keyset_id"), new_keyset):
             replaces.append("keyset_id")
         new_thumbprint = c.plain(news.get("certificate_thumbprint"))
         material_unknown = any(c.is_unknown(c.plain(news.get(p))) for p in self.material_props)
         if material_unknown or new_thumbprint is None or new_thumbprint != c.plain(olds.get("thumbprint")):
             replaces.append(self.material_props[0])
-        enabled = news.get("enabled", True)
-        changes = bool(replaces) or c.is_unknown(enabled) or c.status_for(enabled) != c.plain(olds.get("status"))
+        changes = bool(replaces) or c.enabled_differs(olds, news)
         return DiffResult(changes=changes, replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         client = self.client()
         keyset_id = model.normalise_keyset_id(c.plain(props["keyset_id"]))
-        cert = self._certificate(props)
-        facts = certificates.certificate_facts(cert)
-        with c.keyset_writes(client, keyset_id):
-            try:
-                key = self._upload(client, keyset_id, props)
-            except OutcomeUnknownError:
-                key = self._reconcile_lost_upload(client, keyset_id, facts.x5t, props)
-            except GraphError as error:
-                if is_family_refusal(error):
-                    raise family_error(
-                        client, keyset_id, kty=CERTIFICATE_KTY, use=CERTIFICATE_USE, error=error
-                    ) from None
-                raise self._explain(error, props) from None
-            c.remember_created(keyset_id, key.kid)
-            if not c.as_bool(props.get("enabled"), True):
-                client.set_key_status(keyset_id, key.kid, "disabled")
-                key = replace(key, status="disabled")
+        facts = certificates.certificate_facts(self._certificate(props))
+        try:
+            # A lost answer is reconciled by the certificate itself: the key carrying its thumbprint.
+            key = c.add_key_once(client, keyset_id, lambda: self._upload(client, keyset_id, props), _carrying(facts))
+        except GraphError as error:
+            if is_family_refusal(error):
+                kind = {"kty": CERTIFICATE_KTY, "use": CERTIFICATE_USE}
+                raise family_error(client, keyset_id, **kind, error=error) from None
+            raise self._explain(error, props) from None
+        key = self.finish_create(client, keyset_id, key, props)
         outs = {"enabled": c.as_bool(props.get("enabled"), True), **self._outputs(keyset_id, key, facts.subject)}
         return CreateResult(f"{keyset_id}/{key.kid}", outs)
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        keyset_id, kid = c.split_key_id(id_, props)
-        try:
-            keyset = self.client().get_keyset(keyset_id)
-        except NotFoundError:
-            return ReadResult("", {})
-        key = keyset.key(kid)
-        if key is None:
-            return ReadResult("", {})
-        outs = {"enabled": c.as_bool(props.get("enabled"), True)}
-        outs.update(self._outputs(keyset.id, key, subject_of(key) or c.plain(props.get("subject"))))
-        return ReadResult(id_, outs)
-
-    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        keyset_id, kid = c.split_key_id(id_, olds)
-        wanted = c.status_for(news.get("enabled", True))
-        if c.plain(olds.get("status")) != wanted:
-            self.client().set_key_status(keyset_id, kid, wanted)
-        outs = {k: c.plain(v) for k, v in olds.items() if k != "__provider"}
-        outs.update(enabled=c.as_bool(news.get("enabled"), True), status=wanted)
-        return UpdateResult(outs)
-
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        # B2C cannot delete one key: deleting the resource disables the key, which is then never active again.
-        keyset_id, kid = c.split_key_id(id_, props)
-        with contextlib.suppress(NotFoundError):  # the key or its key set is gone already
-            self.client().set_key_status(keyset_id, kid, "disabled")
 
     # --- what each kind supplies ------------------------------------------------------------------------------
 
@@ -172,16 +130,6 @@ class CertificateBackedProvider(c.B2CProvider):
 
     def _explain(self, error: GraphError, _props: dict[str, Any]) -> Exception:
         return error
-
-    # --- shared -------------------------------------------------------------------------------------------------
-
-    def _reconcile_lost_upload(self, client: GraphClient, keyset_id: str, x5t: str, props: dict[str, Any]) -> model.Key:
-        """The upload may have happened: adopt the key carrying this certificate, upload again only if none did."""
-        known = c.created_kids(keyset_id)
-        for key in client.get_keyset(keyset_id).keys:
-            if key.x5t == x5t and key.kid not in known:
-                return key
-        return self._upload(client, keyset_id, props)
 
     @staticmethod
     def _outputs(keyset_id: str, key: model.Key, subject: str | None) -> dict[str, Any]:
@@ -202,7 +150,11 @@ class CertificateKeyProvider(CertificateBackedProvider):
         inputs.pop("certificate_thumbprint", None)
         if value is None or value == "":
             failures.append(c.failure("certificate", "is required (PEM text or base64 of the DER .cer file)"))
-        elif not c.is_unknown(value):
+        elif c.is_unknown(value):
+            pass
+        elif not isinstance(value, str):
+            failures.append(c.failure("certificate", f"must be PEM text or base64 DER, not {type(value).__name__}"))
+        else:
             try:
                 facts = certificates.certificate_facts(certificates.load_certificate(value))
             except ValueError as error:

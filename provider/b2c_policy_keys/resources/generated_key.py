@@ -6,16 +6,15 @@ Every IEF tenant starts with two: an RSA signing key (``TokenSigningKeyContainer
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource
 
 from b2c_policy_keys import model
-from b2c_policy_keys.errors import GraphError, NotFoundError, OutcomeUnknownError
+from b2c_policy_keys.errors import GraphError
 from b2c_policy_keys.resources import _common as c
 from b2c_policy_keys.resources._family import family_error, is_family_refusal
 
@@ -55,7 +54,7 @@ def _check_choice(prop: str, value: object, choices: tuple[str, ...], failures: 
     return value
 
 
-class GeneratedKeyProvider(c.B2CProvider):
+class GeneratedKeyProvider(c.KeyProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[CheckFailure] = []
         inputs = dict(news)
@@ -81,8 +80,7 @@ class GeneratedKeyProvider(c.B2CProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [prop for prop in _REPLACING if self._differs(prop, olds, news)]
-        enabled = news.get("enabled", True)
-        changes = bool(replaces) or c.is_unknown(enabled) or c.status_for(enabled) != c.plain(olds.get("status"))
+        changes = bool(replaces) or c.enabled_differs(olds, news)
         return DiffResult(changes=changes, replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -90,57 +88,23 @@ class GeneratedKeyProvider(c.B2CProvider):
         keyset_id = model.normalise_keyset_id(c.plain(props["keyset_id"]))
         kty = model.normalise_kty(c.plain(props.get("kty", "RSA")))
         use = c.plain(props.get("use", "sig"))
+        # Without a not-before the key becomes valid now, which makes it the active key at once (greatest nbf).
         nbf = c.as_epoch(props.get("not_before"))
         nbf = model.now_epoch() if nbf is None else nbf
         exp = c.as_epoch(props.get("expires_at"))
-        with c.keyset_writes(client, keyset_id):
-            try:
-                key = client.generate_key(keyset_id, use=use, kty=kty, nbf=nbf, exp=exp)
-            except OutcomeUnknownError:
-                key = self._reconcile_lost_generate(keyset_id, kty=kty, use=use, nbf=nbf, exp=exp)
-            except GraphError as error:
-                if is_family_refusal(error):
-                    raise family_error(client, keyset_id, kty=kty, use=use, error=error) from None
-                raise
-            c.remember_created(keyset_id, key.kid)
-            if not c.as_bool(props.get("enabled"), True):
-                client.set_key_status(keyset_id, key.kid, "disabled")
-                key = replace(key, status="disabled")
-        return CreateResult(f"{keyset_id}/{key.kid}", {**self._echo(props), **self._key_outputs(keyset_id, key)})
+        same_dates = c.same_use_and_dates(use=use, nbf=nbf, exp=exp)
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        keyset_id, kid = c.split_key_id(id_, props)
+        def generate() -> model.Key:
+            return client.generate_key(keyset_id, use=use, kty=kty, nbf=nbf, exp=exp)
+
         try:
-            keyset = self.client().get_keyset(keyset_id)
-        except NotFoundError:
-            return ReadResult("", {})
-        key = keyset.key(kid)
-        if key is None:
-            return ReadResult("", {})
-        return ReadResult(id_, {**self._kept(props), **self._key_outputs(keyset.id, key)})
-
-    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        keyset_id, kid = c.split_key_id(id_, olds)
-        wanted = c.status_for(news.get("enabled", True))
-        if c.plain(olds.get("status")) != wanted:
-            self.client().set_key_status(keyset_id, kid, wanted)
-        outs = {k: c.plain(v) for k, v in olds.items() if k != "__provider"}
-        outs.update(self._kept(olds), enabled=c.as_bool(news.get("enabled"), True), status=wanted)
-        return UpdateResult(outs)
-
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        # B2C cannot delete one key: deleting the resource disables the key, which is then never active again.
-        keyset_id, kid = c.split_key_id(id_, props)
-        with contextlib.suppress(NotFoundError):  # the key or its key set is gone already
-            self.client().set_key_status(keyset_id, kid, "disabled")
-
-    def _reconcile_lost_generate(self, keyset_id: str, *, kty: str, use: str, nbf: int, exp: int | None) -> model.Key:
-        """The generateKey may have happened: adopt the key it made, generate again only if none appeared."""
-        client = self.client()
-        found = c.adoptable_key(client.get_keyset(keyset_id), use=use, nbf=nbf, exp=exp)
-        if found is not None and found.kty == kty:
-            return found
-        return client.generate_key(keyset_id, use=use, kty=kty, nbf=nbf, exp=exp)
+            key = c.add_key_once(client, keyset_id, generate, lambda k: k.kty == kty and same_dates(k))
+        except GraphError as error:
+            if is_family_refusal(error):
+                raise family_error(client, keyset_id, kty=kty, use=use, error=error) from None
+            raise
+        key = self.finish_create(client, keyset_id, key, props)
+        return CreateResult(f"{keyset_id}/{key.kid}", {**self._echo(props), **self._key_outputs(keyset_id, key)})
 
     @staticmethod
     def _key_outputs(keyset_id: str, key: model.Key) -> dict[str, Any]:
@@ -169,15 +133,6 @@ class GeneratedKeyProvider(c.B2CProvider):
             "enabled": c.as_bool(inputs.get("enabled"), True),
             "requested_not_before": c.as_epoch(inputs.get("not_before")),
             "requested_expires_at": c.as_epoch(inputs.get("expires_at")),
-        }
-
-    @staticmethod
-    def _kept(outputs: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "version": c.normalise_version(outputs.get("version")),
-            "enabled": c.as_bool(outputs.get("enabled"), True),
-            "requested_not_before": c.as_epoch(outputs.get("requested_not_before")),
-            "requested_expires_at": c.as_epoch(outputs.get("requested_expires_at")),
         }
 
 
