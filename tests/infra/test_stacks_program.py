@@ -7,6 +7,7 @@ over, like a second ``pulumi up``.
 
 from __future__ import annotations
 
+import gc
 import runpy
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,6 +29,23 @@ LOCAL_PASSPHRASE = "b2c-policy-keys-local"  # documented in README and stacks/Pu
 LOCAL_FACEBOOK_SECRET = "local-emulator-facebook-secret"
 STARTER_SET = ["B2C_1A_TokenSigningKeyContainer", "B2C_1A_TokenEncryptionKeyContainer", "B2C_1A_FacebookSecret"]
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
+RESOURCES = sorted(
+    name
+    for keyset in ("TokenSigningKeyContainer", "TokenEncryptionKeyContainer", "FacebookSecret")
+    for name in (keyset, f"{keyset}-key")
+)
+
+
+def calls_per_resource(mocks: ProviderMocks) -> dict[str, list[str]]:
+    """Provider methods called per resource, in order (resources of one run register concurrently)."""
+    calls: dict[str, list[str]] = {}
+    for method, name in mocks.provider_calls:
+        calls.setdefault(name, []).append(method)
+    return dict(sorted(calls.items()))
+
+
+class StackRunFailed(Exception):
+    """The program (or a provider it drove) failed; the message is what ``pulumi up`` would print."""
 
 
 def stacks_program() -> Mapping[str, Any]:
@@ -39,14 +57,24 @@ def stacks_program() -> Mapping[str, Any]:
 
 
 def run_stack(mocks: ProviderMocks, stack: str, config: Mapping[str, str], secret_keys: list[str]) -> dict[str, Any]:
-    results = run_program(
-        stacks_program,
-        mocks,
-        program_config=config,
-        secret_config=frozenset(secret_keys),
-        project=PROJECT,
-        stack=stack,
-    )
+    failure: str | None = None
+    try:
+        results = run_program(
+            stacks_program,
+            mocks,
+            program_config=config,
+            secret_config=frozenset(secret_keys),
+            project=PROJECT,
+            stack=stack,
+        )
+    except Exception as error:
+        failure = str(error)
+    if failure is not None:
+        # Keep only the message (what `pulumi up` prints) and collect the failed run's futures and frames now:
+        # left to a later collection, in the middle of a compile() in another test, they have tripped CPython
+        # 3.11's "AST constructor recursion depth mismatch".
+        gc.collect()
+        raise StackRunFailed(failure)
     return {name: resolved.value for name, resolved in results.items()}
 
 
@@ -103,7 +131,7 @@ def test_local_stack_creates_the_starter_set_then_a_second_run_creates_nothing(l
     assert [v["keysetId"] for v in exported.values()] == STARTER_SET
     assert all(v["activeKid"] for v in exported.values())
     assert keyset_ids(config) == sorted(STARTER_SET)
-    assert [m for m, _ in mocks.provider_calls] == ["check", "create"] * 6
+    assert calls_per_resource(mocks) == {key: ["check", "create"] for key in RESOURCES}
     facebook_kid = exported["FacebookSecret"]["activeKid"]
     assert emu.secret_matches("B2C_1A_FacebookSecret", facebook_kid, LOCAL_FACEBOOK_SECRET)
     # The secret is nowhere but in the encrypted input: not in outputs, not in the pickled providers.
@@ -114,7 +142,7 @@ def test_local_stack_creates_the_starter_set_then_a_second_run_creates_nothing(l
     emu.clear_requests()
     mocks.provider_calls.clear()
     second = run_stack(mocks, "local", config, secret_keys)
-    assert [m for m, _ in mocks.provider_calls] == ["check", "diff"] * 6
+    assert calls_per_resource(mocks) == {key: ["check", "diff"] for key in RESOURCES}
     assert [r for r in graph_requests(emu) if r["method"] in WRITES] == []
     assert second == first
     assert keyset_ids(config) == sorted(STARTER_SET)
@@ -133,7 +161,7 @@ def test_a_stack_missing_a_secret_fails_before_anything_is_registered(
     assert f"{PROJECT}:facebookSecret" not in config
     mocks = ProviderMocks(config=config)
 
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(StackRunFailed) as caught:
         run_stack(mocks, "local", config, secret_keys)
     message = str(caught.value)
     assert message == (
@@ -204,3 +232,64 @@ def test_promotion_from_dev_to_prod_across_two_tenants(emulator_factory: Any, mo
     for config in (dev_config, prod_config):
         client = client_for(resolve_settings(config.get))
         assert [len(client.get_keyset(ks).keys) for ks in STARTER_SET] == [1, 1, 1]
+
+
+@pytest.mark.slow
+def test_a_tenant_that_already_holds_the_set_is_taken_over_with_adopt_existing(
+    local_environment: Emulator,
+) -> None:
+    emu = local_environment
+    config, secret_keys = read_stack_file(STACKS / "Pulumi.local.yaml", LOCAL_PASSPHRASE)
+    run_stack(ProviderMocks(config=config), "local", config, secret_keys)  # e.g. the IEF setup made them
+
+    # A new stack (no state) on that tenant. Without adoptExisting, creating the sets fails with "already exists"
+    # and the way out (the resources' own tests cover that); with it, the stack takes them over.
+    adopting = {**config, f"{PROJECT}:adoptExisting": "true"}
+    emu.clear_requests()
+    mocks = ProviderMocks(config=adopting)
+    adopted = run_stack(mocks, "local", adopting, secret_keys)["keySets"]
+    assert [v["keysetId"] for v in adopted.values()] == STARTER_SET
+    assert keyset_ids(config) == sorted(STARTER_SET)
+    created_sets = [
+        r for r in graph_requests(emu) if r["method"] == "POST" and r["path"] == "/beta/trustFramework/keySets"
+    ]
+    assert len(created_sets) == len(STARTER_SET)  # each tried once, answered "exists", then adopted by one GET
+    assert emu.secret_matches("B2C_1A_FacebookSecret", adopted["FacebookSecret"]["activeKid"], LOCAL_FACEBOOK_SECRET)
+
+
+@pytest.mark.slow
+def test_rotating_a_stack_secret_replaces_only_that_key_and_disables_the_old_one(
+    emulator_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("ARM_CLIENT_SECRET", "B2C_GRAPH_URL", "B2C_AUTHORITY_HOST", "B2C_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    emu = emulator_factory(tenant_id="b2c00000-0000-4000-8000-00000000de02")
+    config, secret_keys = template_stack("dev", emu, "facebook-secret-before-5d0e")
+    mocks = ProviderMocks(config=config)
+    before = run_stack(mocks, "dev", config, secret_keys)["keySets"]
+    rotated = {**config, f"{PROJECT}:facebookSecret": "facebook-secret-after-77a9"}
+
+    # `pulumi preview`: only FacebookSecret-key differs (its diff replaces it); nothing is written.
+    emu.clear_requests()
+    mocks.provider_calls.clear()
+    mocks.preview = True
+    run_stack(mocks, "dev", rotated, secret_keys)
+    assert calls_per_resource(mocks) == {name: ["check", "diff"] for name in RESOURCES}
+    assert [r for r in graph_requests(emu) if r["method"] in WRITES] == []
+
+    # `pulumi up`: the new key is uploaded first and becomes active, then the old one is disabled.
+    mocks.provider_calls.clear()
+    mocks.preview = False
+    after = run_stack(mocks, "dev", rotated, secret_keys)["keySets"]
+    calls = calls_per_resource(mocks)
+    assert calls.pop("FacebookSecret-key") == ["check", "diff", "create", "delete"]
+    assert calls == {name: ["check", "diff"] for name in RESOURCES if name != "FacebookSecret-key"}
+    old_kid, new_kid = before["FacebookSecret"]["activeKid"], after["FacebookSecret"]["activeKid"]
+    assert new_kid != old_kid
+    keyset = client_for(resolve_settings(config.get)).get_keyset("B2C_1A_FacebookSecret")
+    assert {k.kid: k.status for k in keyset.keys} == {old_kid: "disabled", new_kid: "enabled"}
+    assert keyset.active_key() is not None and keyset.active_key().kid == new_kid  # type: ignore[union-attr]
+    assert emu.secret_matches("B2C_1A_FacebookSecret", new_kid, "facebook-secret-after-77a9")
+    assert {k: v for k, v in after.items() if k != "FacebookSecret"} == {
+        k: v for k, v in before.items() if k != "FacebookSecret"
+    }

@@ -1,0 +1,80 @@
+"""Pulumi.yaml and the stack files, held to the rules the Pulumi CLI applies when it loads them.
+
+No CLI can run here, so the rules are restated from its source (``sdk/go/common/workspace``): a key outside the
+project's namespace may carry only ``value`` (no ``type``, no ``default``); a declared project key a stack leaves
+unset, with no default, stops every command before the program runs; a ``secret: true`` key must be encrypted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from b2c_policy_keys.declaration import PLACEHOLDER_MARK, load_declaration_file, parse_declaration
+
+ROOT = Path(__file__).resolve().parents[2]
+STACKS = ROOT / "stacks"
+PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+TEMPLATES = ("dev", "test", "prod")
+
+
+def stack_file(stack: str) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((STACKS / f"Pulumi.{stack}.yaml").read_text())
+    return document
+
+
+def test_project_layout() -> None:
+    assert PROJECT["name"] == "b2c-policy-keys"
+    assert PROJECT["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
+    assert PROJECT["main"] == "stacks/"
+    assert PROJECT["stackConfigDir"] == "stacks"
+    assert (ROOT / PROJECT["main"] / "__main__.py").is_file()
+
+
+def test_declared_config_follows_pulumis_rules() -> None:
+    for key, spec in PROJECT["config"].items():
+        if ":" in key and not key.startswith(f"{PROJECT['name']}:"):
+            assert set(spec) <= {"value", "description"}, f"{key}: Pulumi refuses a type or default here"
+            continue
+        assert spec["type"] in ("string", "integer", "boolean", "array", "object"), key
+        assert spec.get("description"), key
+        # Required keys with no default would stop `pulumi preview` before the program's own, better message.
+        assert "default" in spec or "value" in spec, key
+
+
+@pytest.mark.parametrize("stack", ["local", *TEMPLATES])
+def test_stack_files_set_declared_keys_with_their_type(stack: str) -> None:
+    config = stack_file(stack)["config"]
+    for key, spec in PROJECT["config"].items():
+        value = config.get(f"{PROJECT['name']}:{key}")
+        if value is not None and spec["type"] == "boolean":
+            assert str(value).lower() in ("true", "false"), (stack, key)
+
+
+@pytest.mark.parametrize("stack", TEMPLATES)
+def test_templates_hold_only_placeholders_and_no_secret(stack: str) -> None:
+    document = stack_file(stack)
+    config = document["config"]
+    assert "encryptionsalt" not in document  # each real stack gets its own from its secrets provider
+    assert config["b2c:tenantId"] == f"{PLACEHOLDER_MARK}{stack.upper()}-TENANT-ID"
+    assert config["b2c:clientId"] == f"{PLACEHOLDER_MARK}{stack.upper()}-CLIENT-ID"
+    assert not any(isinstance(v, dict) for v in config.values())  # no encrypted value to copy between stacks
+    assert "b2c:clientSecret" not in config
+    text = (STACKS / f"Pulumi.{stack}.yaml").read_text()
+    declaration, problems = parse_declaration(load_declaration_file(STACKS / "keysets.yaml"))
+    assert problems == []
+    for key in declaration.config_keys():  # every per-stack value the declaration needs is explained in the file
+        assert f"pulumi config set --secret {key} " in text
+
+
+def test_prod_protects_its_key_sets() -> None:
+    assert stack_file("prod")["config"]["b2c-policy-keys:protectKeySets"] == "true"
+    assert "b2c-policy-keys:protectKeySets" not in stack_file("dev")["config"]
+
+
+def test_local_state_and_emulator_data_are_ignored_by_git() -> None:
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert ".local/" in ignored and ".venv/" in ignored
