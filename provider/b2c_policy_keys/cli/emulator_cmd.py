@@ -106,11 +106,13 @@ def run(args: argparse.Namespace) -> int:
                 "msi_header": emulator.msi_header,
                 "data_dir": str(emulator.data_dir) if emulator.data_dir else None,
             }
-            print(json.dumps(line), flush=True)
-            # `b2c-keys list --emulator DIR` finds a running emulator through this file (key-kinds addition).
+            # `b2c-keys list --emulator DIR` finds a running emulator through this file. It is written before the
+            # readiness line so whoever reads that line can rely on it; owner-only, like the data it points to.
             running = emulator.data_dir / RUNNING_FILE if emulator.data_dir else None
             if running is not None:
+                running.touch(mode=0o600)
                 running.write_text(json.dumps(line) + "\n", encoding="utf-8")
+            print(json.dumps(line), flush=True)
             try:
                 while not stop.wait(1.0):
                     pass
