@@ -14,11 +14,22 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from b2c_policy_keys.bench.engine import EngineHost, emulator_config, start_process, stop_process
+from b2c_policy_keys.bench.engine import EngineHost, emulator_config, start_process, stop_process, type_token
 from b2c_policy_keys.bench.overhead import bare_session, bare_token
+
+
+@dataclass(frozen=True)
+class HostPhases:
+    """Seconds from the host's start to the end of each engine call (cumulative)."""
+
+    port_line: float
+    configured: float  # connected and Configure answered
+    checked: float  # Check answered: the provider unpickled, so its resource module imported
+    created: float  # Create answered: the Graph client imported, a token fetched, the key set created
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,7 @@ class ColdStart:
     host_seconds: float
     floor_seconds: float
     port_line_seconds: float  # the floor's first part: the bare host up and listening
+    host_phases: HostPhases
 
     @property
     def ratio(self) -> float:
@@ -61,31 +73,38 @@ def _floor(emu: Any, name: str) -> tuple[float, float]:
     return total, port_line
 
 
-def _host(emu: Any, name: str) -> float:
+def _host(emu: Any, name: str) -> HostPhases:
     from b2c_policy_keys.resources.keyset import KeySetProvider
 
+    provider = KeySetProvider()
     started = time.perf_counter()
     host = EngineHost().start()
     try:
         host.configure(emulator_config(emu))
-        host.up(KeySetProvider(), "first", {"name": name})
-        return time.perf_counter() - started
+        configured = time.perf_counter() - started
+        inputs = host.check(provider, "first", {}, {"name": name})
+        checked = time.perf_counter() - started
+        host.create(type_token(provider), "first", inputs)
+        created = time.perf_counter() - started
+        return HostPhases(host.port_line_seconds, configured, checked, created)
     finally:
         host.close()
 
 
 def measure_cold_start(emu: Any, *, reps: int) -> ColdStart:
-    _floor(emu, "BenchColdWarmFloor")
-    _host(emu, "BenchColdWarmHost")
+    run = uuid.uuid4().hex[:8]  # key set names unique to this run: the emulator may outlive it
+    _floor(emu, f"BenchColdWarmFloor{run}")
+    _host(emu, f"BenchColdWarmHost{run}")
     floors: list[float] = []
     port_lines: list[float] = []
-    hosts: list[float] = []
+    hosts: list[HostPhases] = []
     for i in range(reps):
-        floor, port_line = _floor(emu, f"BenchColdFloor{i}")
+        floor, port_line = _floor(emu, f"BenchColdFloor{run}{i}")
         floors.append(floor)
         port_lines.append(port_line)
-        hosts.append(_host(emu, f"BenchColdHost{i}"))
-    return ColdStart(reps, statistics.median(hosts), statistics.median(floors), statistics.median(port_lines))
+        hosts.append(_host(emu, f"BenchColdHost{run}{i}"))
+    phases = HostPhases(*(statistics.median(getattr(h, f) for h in hosts) for f in HostPhases.__dataclass_fields__))
+    return ColdStart(reps, phases.created, statistics.median(floors), statistics.median(port_lines), phases)
 
 
 _TIMED_IMPORTS = """

@@ -135,9 +135,12 @@ class EngineHost:
         self._stderr: list[str] = []
         self._pickles: dict[type, str] = {}
         self._pickles_lock = threading.Lock()
+        self.port_line_seconds = 0.0
 
     def start(self) -> EngineHost:
+        started = time.perf_counter()
         self._proc, port = start_process()
+        self.port_line_seconds = time.perf_counter() - started
         assert self._proc.stderr is not None
         stream = self._proc.stderr
         threading.Thread(target=self._drain, args=(stream,), daemon=True).start()
