@@ -45,6 +45,11 @@ def token_requests(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in log if r["path"].endswith("/oauth2/v2.0/token")]
 
 
+def discovery_requests(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """msal's look-up of the authority's endpoints (OpenID configuration), made before its first token."""
+    return [r for r in log if r["path"].endswith("/.well-known/openid-configuration")]
+
+
 class _Material:
     """Self-signed certificates on one RSA key, as PEM and as a TripleDES PFX (the form B2C accepts)."""
 
@@ -80,7 +85,8 @@ class _Material:
         return base64.b64encode(data).decode("ascii")
 
 
-def measure_counts(emu: Any) -> list[Count]:
+def measure_counts(emu: Any) -> tuple[list[Count], int]:
+    """The counts, and how many OpenID discovery requests msal made in the same host process."""
     """Every operation of every resource through one host process; the log is cleared before each."""
     from b2c_policy_keys.resources.certificate_key import CertificateKeyProvider
     from b2c_policy_keys.resources.generated_key import GeneratedKeyProvider
@@ -90,12 +96,14 @@ def measure_counts(emu: Any) -> list[Count]:
 
     counts: list[Count] = []
     tokens: list[dict[str, Any]] = []
+    discoveries: list[dict[str, Any]] = []
 
     def measure(resource: str, operation: str, minimum: int, action: Callable[..., Any], *args: Any) -> Any:
         emu.clear_requests()
         result = action(*args)
         log = emu.requests_log()
         tokens.extend(token_requests(log))
+        discoveries.extend(discovery_requests(log))
         counts.append(Count(resource, operation, len(graph_requests(log)), minimum))
         return result
 
@@ -146,4 +154,4 @@ def measure_counts(emu: Any) -> list[Count]:
             host.delete(keyset)
         measure("KeySet", "delete", 1, host.delete, keysets[-1])
     counts.append(Count("(host process)", "token requests", len(tokens), 1))
-    return counts
+    return counts, len(discoveries)

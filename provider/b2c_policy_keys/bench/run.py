@@ -71,7 +71,7 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
 
 
-def counts_section(counts: list[Count]) -> Section:
+def counts_section(counts: list[Count], discoveries: int) -> Section:
     order = ["KeySet", "SecretKey", "GeneratedKey", "CertificateKey", "Pkcs12Key", "(host process)"]
     rows = sorted(counts, key=lambda c: order.index(c.resource) if c.resource in order else len(order))
     return Section(
@@ -80,6 +80,13 @@ def counts_section(counts: list[Count]) -> Section:
         "(token and discovery requests apart; the last row counts token requests over the whole host process).",
         ["resource", "operation", "Graph requests", "minimum", ""],
         [[c.resource, c.operation, str(c.requests), str(c.minimum), "ok" if c.ok else "ABOVE MINIMUM"] for c in rows],
+        [
+            f"Besides its token request, msal made {discoveries} request(s) for the authority's OpenID configuration "
+            "in that host process (once per process, before the first token).",
+            "Update of a key set changes only flags that act on create and delete, so it sends nothing; update of a "
+            "key is `enabled` flipped (one PATCH of `keys_v2`). Rotation replaces the key: the new key is added, "
+            "then the old one disabled (B2C cannot delete a single key).",
+        ],
     )
 
 
@@ -217,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Benchmarking (scale {options.scale}, latency {options.latency_ms} ms); this takes a while...", flush=True)
 
     with EmulatorProcess() as emu:
-        counts = measure_counts(emu)
+        counts, discoveries = measure_counts(emu)
         overhead = [(0, o) for o in measure_overhead(emu, reps=options.reps, warmup=max(5, options.reps // 10))]
         baseline = baseline_rss_kib(emu)
         cold = measure_cold_start(emu, reps=options.cold_reps)
@@ -235,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         "and on what else it runs (see the load averages); request counts do not."
     )
     report.sections = [
-        counts_section(counts),
+        counts_section(counts, discoveries),
         overhead_section(overhead),
         scale_section(steps),
         cold_section(cold, imports),
@@ -250,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             "command": options.command,
             "sections": [s.title for s in report.sections],
             "counts": [asdict(c) | {"ok": c.ok} for c in counts],
+            "discovery_requests": discoveries,
             "overhead": [asdict(o) | {"latency_ms": lat, "ratio": o.ratio} for lat, o in overhead],
             "scale": [asdict(s) | {"ideal_seconds": s.ideal_seconds, "ratio": s.ratio} for s in steps],
             "cold_start": asdict(cold) | {"ratio": cold.ratio},
