@@ -46,7 +46,13 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--reps", type=int, default=None, help="repetitions per side in the overhead medians")
     parser.add_argument("--cold-reps", type=int, default=None, help="cold starts (and floors) to take the median of")
     parser.add_argument("--quick", action="store_true", help="a small smoke run (scale 10, few repetitions)")
-    parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"), help="Markdown report to write")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="Markdown report to write (default: BENCHMARKS.md at the root of the checkout around the current "
+        "directory, else in the current directory)",
+    )
     parser.add_argument("--json", dest="json_path", type=Path, default=None, help="also write the figures as JSON")
     args = parser.parse_args(argv)
     quick = bool(args.quick)
@@ -59,8 +65,17 @@ def parse(argv: list[str]) -> Options:
     if args.latency_ms < 1:
         parser.error("--latency-ms must be at least 1 (the scale ideal is requests x latency / 4)")
     command = shlex.join(["python", "-m", "b2c_policy_keys.bench", *argv])
+    output = args.output if args.output is not None else checkout_root(Path.cwd()) / "BENCHMARKS.md"
     latency_reps = max(5, reps // 6)
-    return Options(scale, args.latency_ms, reps, latency_reps, cold_reps, args.output, args.json_path, command)
+    return Options(scale, args.latency_ms, reps, latency_reps, cold_reps, output, args.json_path, command)
+
+
+def checkout_root(start: Path) -> Path:
+    """The b2c-policy-keys checkout holding ``start`` (where BENCHMARKS.md lives), or ``start`` itself."""
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "provider" / "b2c_policy_keys").is_dir():
+            return folder
+    return start
 
 
 def _verdict(ok: bool) -> str:
