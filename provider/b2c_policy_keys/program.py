@@ -60,7 +60,9 @@ def _deploy_one(
     from b2c_policy_keys import KeySet
 
     keyset = KeySet(ks.name, name=ks.name, adopt_existing=adopt_existing, opts=pulumi.ResourceOptions(protect=protect))
-    key = _key_resource(ks, keyset.keyset_id, config, pulumi.ResourceOptions(parent=keyset))
+    # protect=False: children inherit protect from their parent, and a protected key could never be replaced,
+    # which is how a rotation happens. The key set (what deleting would break sign-in for) stays protected.
+    key = _key_resource(ks, keyset.keyset_id, config, pulumi.ResourceOptions(parent=keyset, protect=False))
     return pulumi.Output.all(keyset.keyset_id, key.kid, key.expires_at).apply(
         lambda values: {
             "kind": ks.kind,

@@ -78,3 +78,13 @@ def test_prod_protects_its_key_sets() -> None:
 def test_local_state_and_emulator_data_are_ignored_by_git() -> None:
     ignored = (ROOT / ".gitignore").read_text().splitlines()
     assert ".local/" in ignored and ".venv/" in ignored
+
+
+def test_the_readme_example_of_adding_key_sets_is_a_valid_declaration() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Add a key set") :]
+    block = section[section.index("```yaml") + len("```yaml") : section.index("```", section.index("```yaml") + 7)]
+    entries = yaml.safe_load(block)
+    declaration, problems = parse_declaration({"keySets": entries}, now=1_800_000_000)
+    assert problems == []
+    assert [k.kind for k in declaration.keysets] == ["generated", "secret", "certificate"]

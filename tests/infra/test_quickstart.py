@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -60,8 +61,18 @@ def checkout(tmp_path: Path) -> Iterator[Path]:
     stamp = hashlib.sha256((repo / "pyproject.toml").read_bytes()).hexdigest()
     (repo / ".venv" / ".b2c-quickstart-installed").write_text(stamp + "\n")
     yield repo
-    # Whatever a test started, stop it (by the pid the script recorded), even when the test failed.
+    # Whatever a test started, stop it, even when the test failed: through the script, then by the recorded pid
+    # should the script have failed to (the emulator's command line names this scratch repo, so it is ours).
+    pid_file = repo / ".local" / "emulator.pid"
+    pid = int(pid_file.read_text()) if pid_file.exists() else None
     subprocess.run([repo / "bin" / "quickstart", "--stop"], capture_output=True, timeout=30, check=False)
+    if pid is not None and str(repo) in _command_line(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _command_line(pid: int) -> str:
+    found = subprocess.run(["ps", "-ww", "-p", str(pid), "-o", "args="], capture_output=True, text=True, check=False)
+    return found.stdout
 
 
 def run_quickstart(repo: Path, path: str, port: int, *args: str) -> subprocess.CompletedProcess[str]:
