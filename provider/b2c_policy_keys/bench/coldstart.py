@@ -58,19 +58,20 @@ class ImportCost:
 def _floor(emu: Any, name: str) -> tuple[float, float]:
     started = time.perf_counter()
     proc, _port = start_process()
-    port_line = time.perf_counter() - started
-    with bare_session(emu) as session:
-        token = bare_token(session, emu)
-        response = session.post(
-            f"{emu.graph_url}/beta/trustFramework/keySets",
-            json={"id": f"B2C_1A_{name}"},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
-        response.raise_for_status()
-    total = time.perf_counter() - started
-    stop_process(proc)
-    return total, port_line
+    try:
+        port_line = time.perf_counter() - started
+        with bare_session(emu) as session:
+            token = bare_token(session, emu)
+            response = session.post(
+                f"{emu.graph_url}/beta/trustFramework/keySets",
+                json={"id": f"B2C_1A_{name}"},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            )
+            response.raise_for_status()
+        return time.perf_counter() - started, port_line
+    finally:
+        stop_process(proc)
 
 
 def _host(emu: Any, name: str) -> HostPhases:

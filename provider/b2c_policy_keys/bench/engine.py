@@ -144,8 +144,12 @@ class EngineHost:
         assert self._proc.stderr is not None
         stream = self._proc.stderr
         threading.Thread(target=self._drain, args=(stream,), daemon=True).start()
-        self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        grpc.channel_ready_future(self._channel).result(timeout=30)
+        try:
+            self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+            grpc.channel_ready_future(self._channel).result(timeout=30)
+        except BaseException:
+            self.close()  # never leave a host process behind
+            raise
         self._stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
         return self
 
