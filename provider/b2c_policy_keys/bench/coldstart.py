@@ -108,10 +108,13 @@ def measure_cold_start(emu: Any, *, reps: int) -> ColdStart:
     return ColdStart(reps, phases.created, statistics.median(floors), statistics.median(port_lines), phases)
 
 
-_TIMED_IMPORTS = """
+_HOST_IMPORTS = "import grpc, dill, pulumi.dynamic.dynamic, pulumi.runtime.proto, pulumi.runtime._serialization"
+_MARKER = "colorsys"
+
+_TIMED_IMPORTS = f"""
 import json, time
 t0 = time.perf_counter()
-import grpc, dill, pulumi.dynamic, pulumi.runtime.proto, pulumi.runtime._serialization
+{_HOST_IMPORTS}
 t1 = time.perf_counter()
 import b2c_policy_keys.resources.secret_key
 t2 = time.perf_counter()
@@ -129,20 +132,16 @@ def measure_imports(*, reps: int) -> ImportCost:
         out = subprocess.run([sys.executable, "-c", _TIMED_IMPORTS], capture_output=True, text=True, check=True)
         runs.append(json.loads(out.stdout))
     host, resource, graph = (statistics.median(r[i] for r in runs[1:]) for i in range(3))
+    # What the bare host imports first, then a marker (a stdlib module importing nothing), then the package: only
+    # the lines after the marker are the package's own cost on the host's path.
+    statement = f"{_HOST_IMPORTS}; import {_MARKER}; import b2c_policy_keys.resources.secret_key, b2c_policy_keys.graph"
     profile = subprocess.run(
-        [
-            sys.executable,
-            "-X",
-            "importtime",
-            "-c",
-            "import b2c_policy_keys.resources.secret_key, b2c_policy_keys.graph",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, "-X", "importtime", "-c", statement], capture_output=True, text=True, check=True
     )
+    lines = profile.stderr.splitlines()
+    marker = next(i for i, line in enumerate(lines) if line.rstrip().endswith(f"| {_MARKER}"))
     packages: dict[str, float] = {}
-    for match in _IMPORTTIME.finditer(profile.stderr):
+    for match in _IMPORTTIME.finditer("\n".join(lines[marker + 1 :])):
         top = match.group(3).split(".")[0]  # self times add up to the whole, so sum them per top-level package
         packages[top] = packages.get(top, 0.0) + int(match.group(1)) / 1e6
     heaviest = sorted(packages.items(), key=lambda item: item[1], reverse=True)[:8]

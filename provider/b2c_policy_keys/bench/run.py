@@ -210,8 +210,8 @@ def cold_section(cold: ColdStart, imports: ImportCost) -> Section:
             f"`b2c_policy_keys.graph` {imports.graph_seconds * 1000:.0f} ms (requests, msal, tenacity and the "
             f"client, imported at the first Graph call); the bare host's own imports take "
             f"{imports.host_seconds * 1000:.0f} ms.",
-            "Where a fresh interpreter's `import b2c_policy_keys.resources.secret_key, b2c_policy_keys.graph` "
-            f"spends its time (`python -X importtime`, self time by top-level package): {heaviest}.",
+            "Where those two imports spend their time (`python -X importtime` after the host's imports, self time "
+            f"summed by top-level package): {heaviest}. The floor's bare client has `requests` imported already.",
         ],
     )
 
