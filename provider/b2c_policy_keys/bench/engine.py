@@ -125,6 +125,12 @@ def stop_process(proc: subprocess.Popen[Any]) -> None:
             proc.wait(timeout=10)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU a process has used so far (``/proc/<pid>/stat`` fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class EngineHost:
     """One provider host process, driven as the engine drives it for one ``pulumi up``/``refresh``/``destroy``."""
 
@@ -182,9 +188,7 @@ class EngineHost:
         raise RuntimeError("VmHWM is not in /proc/<pid>/status")
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU the host has used so far (``/proc/<pid>/stat`` fields 14 and 15)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.pid)
 
     # --- calls --------------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from b2c_policy_keys.bench.counts import graph_requests, token_requests
-from b2c_policy_keys.bench.engine import EngineHost, Resource, emulator_config
+from b2c_policy_keys.bench.engine import EngineHost, Resource, emulator_config, process_cpu_seconds
 from b2c_policy_keys.bench.overhead import bare_session, bare_token
 
 CONCURRENCY = 4
@@ -33,7 +33,8 @@ class Step:
     latency_ms: int
     peak_rss_kib: int
     host_cpu_seconds: float
-    bench_cpu_seconds: float  # this process: the engine stand-in and the emulator
+    engine_cpu_seconds: float  # this process: the stand-in for the engine (the real one is Go)
+    emulator_cpu_seconds: float
     bare_seconds: float = float("nan")  # the same requests made with bare ``requests``, four at a time
 
     @property
@@ -90,16 +91,27 @@ def _step(
     emu.clear_requests()
     with EngineHost() as host:
         host.configure(emulator_config(emu))
-        host_cpu, bench_cpu = host.cpu_seconds(), time.process_time()
+        cpu = (host.cpu_seconds(), time.process_time(), emulator_cpu(emu))
         started = time.perf_counter()
         result = work(host)
         seconds = time.perf_counter() - started
-        host_cpu, bench_cpu = host.cpu_seconds() - host_cpu, time.process_time() - bench_cpu
+        host_cpu, engine_cpu, emu_cpu = (
+            after - before
+            for after, before in zip((host.cpu_seconds(), time.process_time(), emulator_cpu(emu)), cpu, strict=True)
+        )
         peak = host.peak_rss_kib()
     log = emu.requests_log()
     tokens = len(token_requests(log))
-    step = Step(name, len(result), len(graph_requests(log)), tokens, seconds, latency_ms, peak, host_cpu, bench_cpu)
+    step = Step(
+        name, len(result), len(graph_requests(log)), tokens, seconds, latency_ms, peak, host_cpu, engine_cpu, emu_cpu
+    )
     return step, result
+
+
+def emulator_cpu(emu: Any) -> float:
+    """CPU the emulator process has used (0 when it runs in this process: its share is in the engine's then)."""
+    pid = getattr(emu, "pid", None)
+    return process_cpu_seconds(pid) if isinstance(pid, int) else 0.0
 
 
 def _depends(scale: int, first: str, then: str) -> After:
