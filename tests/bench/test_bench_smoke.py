@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from b2c_policy_keys.bench.counts import PFX_PASSWORD
+
 SECTIONS = (
     "Graph requests per operation",
     "Overhead",
@@ -18,6 +20,15 @@ SECTIONS = (
     "Peak memory",
 )
 SCALE = 3
+#: Secrets the run handles: the emulator's client secret, the PFX password, the uploaded values' common prefix.
+SECRETS = (
+    "emulator-readwrite-secret",
+    PFX_PASSWORD,
+    "bench-secret-",
+    "bench-scale-secret-",
+    "bench-bare-secret-",
+    "bench-overhead-value",
+)
 
 
 def test_quick_run_reports_every_section_with_minimal_requests(tmp_path: Path) -> None:
@@ -38,6 +49,10 @@ def test_quick_run_reports_every_section_with_minimal_requests(tmp_path: Path) -
         assert section in run.stdout, section  # the printed tables carry the same titles
     assert "python -m b2c_policy_keys.bench --quick" in report  # the exact command, to reproduce it
     assert "| CPU |" in report and "| pulumi |" in report  # the machine it ran on
+
+    everything = run.stdout + run.stderr + report + figures_file.read_text()
+    for secret in SECRETS:
+        assert secret not in everything, f"a secret of the run reached its output: {secret[:4]}..."
 
     figures = json.loads(figures_file.read_text())
     operations = {(c["resource"], c["operation"]) for c in figures["counts"]}
