@@ -58,7 +58,7 @@ def parse(argv: list[str]) -> Options:
     quick = bool(args.quick)
     scale = args.scale if args.scale is not None else (10 if quick else 500)
     reps = args.reps if args.reps is not None else (20 if quick else 300)
-    cold_reps = args.cold_reps if args.cold_reps is not None else (1 if quick else 5)
+    cold_reps = args.cold_reps if args.cold_reps is not None else (1 if quick else 9)
     for name, value in (("--scale", scale), ("--reps", reps), ("--cold-reps", cold_reps)):
         if value < 1:
             parser.error(f"{name} must be at least 1")
