@@ -12,19 +12,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msal
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from b2c_policy_keys.errors import AuthenticationError, ConfigurationError, ThrottledError
 from b2c_policy_keys.graph.http import MsalHttpClient, transport_error
 from b2c_policy_keys.graph.mapping import AUTHENTICATION_HINT, THROTTLED_HINT
 from b2c_policy_keys.graph.retry import RetryableAnswer, RetryableConnection, RetryPolicy
 from b2c_policy_keys.graph.settings import CLOUDS, Settings
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 #: OAuth errors meaning "try again later" (RFC 6749 section 5.2 and 4.1.2.1).
 TRANSIENT_TOKEN_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
@@ -39,6 +39,8 @@ class _Token:
 
 
 def _private_key_pem(key: Any) -> str:
+    from cryptography.hazmat.primitives import serialization
+
     pem: bytes = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -47,6 +49,12 @@ def _private_key_pem(key: Any) -> str:
 
 def load_certificate_credential(path: str, password: str | None) -> dict[str, str]:
     """msal's certificate credential from a PEM (key + certificate) or PFX file; clear errors, no secret in them."""
+    # Imported here, not at module level: only certificate credentials need cryptography, and importing it costs
+    # the provider host about 25 ms of its cold start (msal alone does not import it).
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
     try:
         data = Path(path).read_bytes()
     except OSError as error:
