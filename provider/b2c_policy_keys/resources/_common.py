@@ -94,11 +94,18 @@ def as_bool(value: object, default: bool) -> bool:
 
 
 def as_epoch(value: object) -> int | None:
-    """An epoch-seconds number as the engine returns it (``1.7e9`` float) back to an int; None stays None."""
+    """An epoch-seconds number as the engine returns it (``1.7e9`` float) back to an int; None stays None.
+
+    Old state is read with it too, and old state may hold anything (an ISO string, a list): what is not a date
+    counts as absent instead of raising from check() or diff().
+    """
     value = plain(value)
     if value is None or is_unknown(value):
         return None
-    return int(float(value))  # type: ignore[arg-type]
+    try:
+        return model.parse_moment(value)
+    except ValueError:
+        return None
 
 
 def normalise_version(value: object) -> str | None:
