@@ -28,7 +28,14 @@ from b2c_policy_keys import (
 from b2c_policy_keys.model import KEYSET_ID_MAX_LENGTH, now_epoch
 from key_kinds.material import PFX_PASSWORD, Material
 
-EXAMPLES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: Derandomized: the same examples on every run, so the suite never fails by chance (search wider locally with
+#: ``--hypothesis-seed=random`` style settings when hunting).
+EXAMPLES = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 #: Every input property each provider knows (the engine may send any of them, with any value).
 PROPERTIES: dict[type[ResourceProvider], tuple[str, ...]] = {
@@ -226,7 +233,7 @@ def _pfx(material: Material) -> None:
     PFX = material.pfx()
 
 
-@pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.__name__)
+@pytest.mark.parametrize("provider", [p for p in PROVIDERS if p is not Pkcs12KeyProvider], ids=lambda p: p.__name__)
 @EXAMPLES
 @given(data=st.data())
 def test_valid_declarations_always_pass(
@@ -234,6 +241,15 @@ def test_valid_declarations_always_pass(
 ) -> None:
     news = data.draw(valid_props(provider, material), label="news")
     failures = run_check(provider, {}, news)
+    assert failures == [], [f.reason for f in failures]
+
+
+@settings(EXAMPLES, max_examples=25)
+@given(data=st.data())
+def test_valid_pfx_declarations_always_pass(material: Material, data: st.DataObject) -> None:
+    """Fewer examples: every check opens the PFX (a deliberate key derivation); only key set and unknowns vary."""
+    news = data.draw(valid_props(Pkcs12KeyProvider, material), label="news")
+    failures = run_check(Pkcs12KeyProvider, {}, news)
     assert failures == [], [f.reason for f in failures]
 
 
@@ -248,3 +264,12 @@ def test_a_certificate_that_is_not_text_fails_on_certificate(value: Any) -> None
     failures = run_check(CertificateKeyProvider, {}, {"keyset_id": "Saml", "certificate": value})
     assert [f.property for f in failures] == ["certificate"]
     assert "PEM text or base64" in failures[0].reason
+
+
+@pytest.mark.parametrize("provider", [SecretKeyProvider, GeneratedKeyProvider], ids=lambda p: p.__name__)
+@pytest.mark.parametrize("old_expiry", [[], {"a": 1}, "2030-01-01T00:00:00Z", "not a date", True])
+def test_any_old_expiry_in_state_is_survived(provider: type[ResourceProvider], old_expiry: Any) -> None:
+    """Found by the properties above: an old ``expires_at`` that was not a number made check raise TypeError."""
+    failures = run_check(provider, {"expires_at": old_expiry}, {"keyset_id": "Set", "value": "v", "expires_at": 0})
+    assert [f.property for f in failures] == ["expires_at"]
+    assert "in the future" in failures[0].reason
