@@ -287,3 +287,26 @@ def test_fault_matrix(
     with ThreadPoolExecutor(4 if operation.concurrent else 1) as pool:
         problems = [p for p in pool.map(run, range(len(CELLS))) if p is not None]
     assert not problems, "\n".join(problems)
+
+
+def test_an_upload_slower_than_the_wait_for_it_fails_without_uploading_twice(
+    hosts: Hosts, emu: Emulator, material: Material
+) -> None:
+    """A timed-out upload whose key does not appear within another request timeout: fail, never upload again.
+
+    The key lands later (the emulator finishes the request): a second upload would have made it a duplicate.
+    """
+    host = hosts.get("SecretKey-hasty", **{"b2c:requestTimeout": "0.5"})
+    host.up(KeySetProvider(), "late-set", {"name": "Late"})
+    emu.add_fault(method="POST", path_regex=r"/keySets/B2C_1A_Late/uploadSecret$", kind="latency", latency_ms=2500)
+    with pytest.raises(ProviderError) as failed:
+        host.up(SecretKeyProvider(), "late", {"keyset_id": "Late", "value": SECRET_VALUE, "expires_at": EXPIRES})
+    assert is_clear_error(failed.value.details), last_line(failed.value.details)
+    assert "not added again" in last_line(failed.value.details)
+
+    deadline = time.monotonic() + 30
+    while not inspector(emu).get_keyset("Late").keys and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling a condition: the late upload lands
+    uploads = [r for r in emu.requests_log() if r["method"] == "POST" and r["path"].endswith("/uploadSecret")]
+    assert len(uploads) == 1, "the upload was sent twice"
+    assert len(inspector(emu).get_keyset("Late").keys) == 1

@@ -166,6 +166,7 @@ def test_no_secret_appears_anywhere_in_a_full_lifecycle(tmp_path: Path) -> None:
     # The emulator's files (what .local/emulator holds after a quickstart): no uploaded value, no PFX password.
     for path in (p for p in data_dir.rglob("*") if p.is_file()):
         content = path.read_bytes()
+        assert not JWT.search(content.decode("latin-1")), f"a token is stored in {path.name}"
         for secret in [*uploaded[:3], *passwords]:
             for form in _forms(secret):
                 assert form.encode() not in content, f"{secret[:6]}... is stored in clear in {path.name}"
