@@ -23,7 +23,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from b2c_policy_keys import model
-from b2c_policy_keys.errors import NotFoundError, OutcomeUnknownError
+from b2c_policy_keys.errors import GraphError, NotFoundError, OutcomeUnknownError
 
 if TYPE_CHECKING:
     from b2c_policy_keys.graph import GraphClient
@@ -239,6 +239,17 @@ def add_key_once(
             known = created_kids(keyset_id)
             found = find_lost_key(client, keyset_id, lost, lambda k: k.kid not in known and matches(k))
             key = found if found is not None else add()
+        except GraphError as unreadable:
+            # A success whose body could not be read (a proxy or gateway mangled it): the key was added, so adopt
+            # it rather than let the next `up` add a second one. Never add again here: the service said yes.
+            if unreadable.status is None or not 200 <= unreadable.status < 300:
+                raise
+            known = created_kids(keyset_id)
+            key_set = client.get_keyset(keyset_id)
+            found = next((k for k in key_set.keys if k.kid not in known and matches(k)), None)
+            if found is None:
+                raise
+            key = found
         remember_created(keyset_id, key.kid)
         return key
 
