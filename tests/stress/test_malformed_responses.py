@@ -189,6 +189,24 @@ def test_a_malformed_answer_to_an_upload_is_a_clear_error(
     assert SECRET_VALUE not in failed.value.details
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(HTML, "text/html"), (b"", "application/json"), (b'{"kid": "abc", "kty": "oc', "application/json")],
+    ids=["html-200", "empty-200", "truncated-200"],
+)
+def test_an_upload_whose_success_answer_is_mangled_adopts_the_key(
+    host: ProviderHost, proxy: MangingProxy, emulator: Emulator, body: bytes, content_type: str
+) -> None:
+    """The service added the key but its answer was mangled on the way: adopt the key, so no later up duplicates it."""
+    host.up(KeySetProvider(), "set", {"name": "Mangled"})
+    proxy.rewrites.append(Rewrite("POST", UPLOAD, 200, body, content_type, forward=True))
+    state = host.up(SecretKeyProvider(), "key", {"keyset_id": "Mangled", "value": SECRET_VALUE, "expires_at": EXPIRES})
+    assert proxy.rewrites[0].hits == 1
+    held = inspector(emulator).get_keyset("Mangled").keys
+    assert [k.kid for k in held] == [state.outputs["kid"]]
+    assert emulator.secret_matches("B2C_1A_Mangled", state.outputs["kid"], SECRET_VALUE)
+
+
 def test_unexpected_fields_in_answers_are_ignored(host: ProviderHost, proxy: MangingProxy, emulator: Emulator) -> None:
     """The service adds fields over time (``@odata.*``, new key properties): they must not break anything."""
     extra = {"@odata.etag": "W/1", "keyOps": ["sign"], "x5u": None, "futureField": {"nested": [1, 2]}}
