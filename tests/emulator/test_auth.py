@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from b2c_policy_keys.emulator import MANAGED_IDENTITY_CLIENT_ID, Emulator
 from support.pki import new_rsa_key, self_signed
 
-from .helpers import GRAPH_SCOPE, KEYSETS, bearer, msal_app, session_for, token_with_secret
+from .helpers import GRAPH_SCOPE, KEYSETS, bearer, msal_app, secret_grant, session_for, token_with_secret
 
 OTHER_TENANT = "b2c00000-0000-4000-8000-0000000000ff"
 
@@ -103,12 +103,7 @@ def test_a_wrong_secret_is_invalid_client_401(emulator: Emulator, emulator_sessi
     assert "not-the-secret" not in json.dumps(result)
     raw = emulator_session.post(
         f"{emulator.authority_host}/{emulator.tenant_id}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": emulator.client_id,
-            "client_secret": "nope",
-            "scope": GRAPH_SCOPE,
-        },
+        data=secret_grant(emulator.client_id, "nope"),
         headers={"client-request-id": "my-correlation"},
     )
     assert raw.status_code == 401
@@ -132,12 +127,7 @@ def test_an_unknown_tenant_is_aadsts90002(emulator: Emulator, emulator_session: 
     assert discovery.json()["error_codes"] == [90002]
     token = emulator_session.post(
         f"{emulator.authority_host}/{OTHER_TENANT}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": emulator.client_id,
-            "client_secret": emulator.client_secret,
-            "scope": GRAPH_SCOPE,
-        },
+        data=secret_grant(emulator.client_id, emulator.client_secret),
     )
     assert token.status_code == 400
     assert token.json()["error_description"].startswith("AADSTS90002:")

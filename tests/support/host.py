@@ -129,6 +129,17 @@ def pickled(provider: ResourceProvider) -> str:
     return str(value)
 
 
+def _change(state: State, news: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields Diff and Update requests share: the resource, its old outputs and inputs, and the new inputs."""
+    return {
+        "id": state.id,
+        "urn": state.urn,
+        "olds": to_struct(state.outputs),
+        "news": to_struct(news),
+        "old_inputs": to_struct(state.inputs),
+    }
+
+
 def to_struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     struct.update(dict(props))
@@ -260,13 +271,7 @@ class ProviderHost:
         return Checked(inputs, [(f.property, f.reason) for f in response.failures])
 
     def diff(self, state: State, news: Mapping[str, Any]) -> Diff:
-        request = provider_pb2.DiffRequest(
-            id=state.id,
-            urn=state.urn,
-            olds=to_struct(state.outputs),
-            news=to_struct(news),
-            old_inputs=to_struct(state.inputs),
-        )
+        request = provider_pb2.DiffRequest(**_change(state, news))
         response = self._call("Diff", request, state.urn)
         changes = {
             provider_pb2.DiffResponse.DIFF_NONE: "none",
@@ -292,13 +297,7 @@ class ProviderHost:
         return replace(state, id=response.id, inputs=inputs, outputs=outputs, secret_outputs=secret_names)
 
     def update(self, state: State, news: Mapping[str, Any]) -> State:
-        request = provider_pb2.UpdateRequest(
-            id=state.id,
-            urn=state.urn,
-            olds=to_struct(state.outputs),
-            news=to_struct(news),
-            old_inputs=to_struct(state.inputs),
-        )
+        request = provider_pb2.UpdateRequest(**_change(state, news))
         response = self._call("Update", request, state.urn)
         outputs, secret_names = unwrap(from_struct(response.properties))
         return replace(state, inputs=dict(news), outputs=outputs, secret_outputs=secret_names)
