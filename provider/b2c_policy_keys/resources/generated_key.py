@@ -25,9 +25,6 @@ from b2c_policy_keys.resources._dated_key import (
 )
 from b2c_policy_keys.resources._family import family_error, is_family_refusal
 
-#: Inputs whose change generates a new key (a rotation): keys are append-only.
-_REPLACING = ("keyset_id", "kty", "use", "version", "not_before", "expires_at")
-
 
 @dataclass(frozen=True)
 class GeneratedKeyArgs:
@@ -62,7 +59,8 @@ def _check_choice(prop: str, value: object, choices: tuple[str, ...], failures: 
 
 
 class GeneratedKeyProvider(DatedKeyProvider):
-    replacing = _REPLACING
+    #: Inputs whose change generates a new key (a rotation): keys are append-only.
+    replacing = ("keyset_id", "kty", "use", "version", "not_before", "expires_at")
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[CheckFailure] = []

@@ -23,9 +23,6 @@ from b2c_policy_keys.resources._dated_key import (
     requested_dates,
 )
 
-#: Inputs whose change uploads a new key (a rotation) instead of updating this one: keys are append-only.
-_REPLACING = ("keyset_id", "value", "version", "use", "not_before", "expires_at")
-
 
 @dataclass(frozen=True)
 class SecretKeyArgs:
@@ -50,7 +47,8 @@ class SecretKeyArgs:
 
 class SecretKeyProvider(DatedKeyProvider):
     secret_outputs = ("value_fingerprint",)
-    replacing = _REPLACING
+    #: Inputs whose change uploads a new key (a rotation) instead of updating this one: keys are append-only.
+    replacing = ("keyset_id", "value", "version", "use", "not_before", "expires_at")
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[CheckFailure] = []
