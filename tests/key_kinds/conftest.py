@@ -10,8 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from b2c_policy_keys.graph import client_for, resolve_settings
-from support.host import SECRET_CONFIG_KEYS, ProviderHost, emulator_config
+from support.host import SECRET_CONFIG_KEYS, ProviderHost, emulator_config, graph_client
 from support.pki import new_rsa_key, self_signed
 
 from .material import Material
@@ -57,7 +56,7 @@ def host(emulator: Any) -> Iterator[ProviderHost]:
 @pytest.fixture
 def graph(emulator: Any) -> Any:
     """A Graph client in the test process, for checks and for changes made out of band (the portal, another admin)."""
-    return client_for(resolve_settings(emulator_config(emulator).get, env={}))
+    return graph_client(emulator)
 
 
 def graph_calls(emu: Any) -> list[str]:

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from b2c_policy_keys.emulator import Emulator
-from b2c_policy_keys.graph import GraphClient, client_for, resolve_settings
+from b2c_policy_keys.graph import GraphClient
 from key_kinds.material import Material
-from support.host import SECRET_CONFIG_KEYS, ProviderHost, emulator_config
+from support.host import SECRET_CONFIG_KEYS, ProviderHost, emulator_config, graph_client
 from support.pki import new_rsa_key, self_signed
 
 #: The read timeout the latency cells go past, and the total retry budget: small, so that every cell is quick, yet
@@ -81,7 +81,7 @@ def emu(shared_emulator: Emulator) -> Emulator:
 
 def inspector(emu: Emulator) -> GraphClient:
     """A Graph client in the test process with default timeouts, to see what the emulator really holds."""
-    return client_for(resolve_settings(emulator_config(emu).get, env={}))
+    return graph_client(emu)
 
 
 @pytest.fixture(scope="session")

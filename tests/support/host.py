@@ -34,6 +34,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime._serialization import _serialize
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from b2c_policy_keys.graph import GraphClient, client_for, resolve_settings
+
 #: The engine's marker for a value not known yet during preview; put it in ``news`` to preview unknown inputs.
 UNKNOWN = rpc.UNKNOWN
 PROVIDER_KEY = "__provider"
@@ -378,6 +380,11 @@ def emulator_config(emu: Any, *, secret: str | None = None) -> dict[str, str]:
         "b2c:authorityHost": emu.authority_host,
         "b2c:caBundle": str(emu.ca_bundle),
     }
+
+
+def graph_client(emu: Any) -> GraphClient:
+    """A Graph client in the test process configured like that stack: to see or change what the emulator holds."""
+    return client_for(resolve_settings(emulator_config(emu).get, env={}))
 
 
 #: Config keys the engine sends as secrets (``pulumi config set --secret``).
