@@ -35,5 +35,10 @@ def token_with_secret(emu: Emulator, client_id: str | None = None, secret: str |
     return str(result["access_token"])
 
 
+def secret_grant(client_id: str, secret: str) -> dict[str, str]:
+    """The form of a raw client-credentials token request with a secret."""
+    return {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": GRAPH_SCOPE}
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}

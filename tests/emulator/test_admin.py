@@ -11,7 +11,7 @@ import requests
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.emulator.routes import _is_loopback
 
-from .helpers import GRAPH_SCOPE, KEYSETS, bearer, msal_app, token_with_secret
+from .helpers import GRAPH_SCOPE, KEYSETS, bearer, msal_app, secret_grant, token_with_secret
 
 
 @pytest.fixture
@@ -115,12 +115,7 @@ def test_faults_reach_the_token_endpoint_in_the_aad_shape(
     emulator.add_fault(path_regex="/oauth2/v2.0/token$", kind="status", status=429, retry_after=2, count=1)
     throttled = emulator_session.post(
         f"{emulator.authority_host}/{emulator.tenant_id}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": emulator.client_id,
-            "client_secret": emulator.client_secret,
-            "scope": GRAPH_SCOPE,
-        },
+        data=secret_grant(emulator.client_id, emulator.client_secret),
     )
     assert throttled.status_code == 429
     assert throttled.headers["Retry-After"] == "2"

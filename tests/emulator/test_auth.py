@@ -11,33 +11,22 @@ import jwt
 import msal
 import pytest
 import requests
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from b2c_policy_keys.emulator import MANAGED_IDENTITY_CLIENT_ID, Emulator
+from support.pki import new_rsa_key, self_signed
 
-from .helpers import GRAPH_SCOPE, KEYSETS, bearer, msal_app, session_for, token_with_secret
+from .helpers import GRAPH_SCOPE, KEYSETS, bearer, msal_app, secret_grant, session_for, token_with_secret
 
 OTHER_TENANT = "b2c00000-0000-4000-8000-0000000000ff"
 
 
 def _self_signed() -> tuple[str, str, str]:
     """(private key PEM, certificate PEM, SHA-1 thumbprint hex) of a fresh client certificate."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "emulator test client")])
+    key = new_rsa_key()
     now = datetime.datetime.now(tz=datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
+    valid = {"not_before": now - datetime.timedelta(minutes=5), "not_after": now + datetime.timedelta(days=1)}
+    cert = self_signed(key, subject="emulator test client", **valid)
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
@@ -114,12 +103,7 @@ def test_a_wrong_secret_is_invalid_client_401(emulator: Emulator, emulator_sessi
     assert "not-the-secret" not in json.dumps(result)
     raw = emulator_session.post(
         f"{emulator.authority_host}/{emulator.tenant_id}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": emulator.client_id,
-            "client_secret": "nope",
-            "scope": GRAPH_SCOPE,
-        },
+        data=secret_grant(emulator.client_id, "nope"),
         headers={"client-request-id": "my-correlation"},
     )
     assert raw.status_code == 401
@@ -143,12 +127,7 @@ def test_an_unknown_tenant_is_aadsts90002(emulator: Emulator, emulator_session: 
     assert discovery.json()["error_codes"] == [90002]
     token = emulator_session.post(
         f"{emulator.authority_host}/{OTHER_TENANT}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": emulator.client_id,
-            "client_secret": emulator.client_secret,
-            "scope": GRAPH_SCOPE,
-        },
+        data=secret_grant(emulator.client_id, emulator.client_secret),
     )
     assert token.status_code == 400
     assert token.json()["error_description"].startswith("AADSTS90002:")

@@ -17,7 +17,7 @@ import requests
 
 from b2c_policy_keys.cli import build_parser, main
 
-from .helpers import GRAPH_SCOPE
+from .helpers import secret_grant
 
 LINE_FIELDS = {"graph_url", "authority_host", "tenant_id", "client_id", "client_secret", "ca_bundle", "admin_url"}
 
@@ -63,12 +63,7 @@ def test_a_data_directory_and_extra_clients(tmp_path: Path) -> None:
         assert Path(line["ca_bundle"]).is_relative_to(tmp_path / "data")
         token = requests.post(
             f"{line['authority_host']}/{line['tenant_id']}/oauth2/v2.0/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": "cli-client",
-                "client_secret": "cli-secret-value",
-                "scope": GRAPH_SCOPE,
-            },
+            data=secret_grant("cli-client", "cli-secret-value"),
             verify=line["ca_bundle"],
             timeout=10,
         )

@@ -10,15 +10,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.graph import GraphClient, Settings, resolve_settings
 from b2c_policy_keys.graph.retry import RetryPolicy
 from b2c_policy_keys.graph.transport import Transport
+from support.pki import pfx, self_signed, shared_rsa_key
 
 TOKEN_PATH_SUFFIX = "/oauth2/v2.0/token"
 
@@ -80,9 +79,6 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-_KEY: list[rsa.RSAPrivateKey] = []
-
-
 @dataclass(frozen=True)
 class AppCertificate:
     key: rsa.RSAPrivateKey
@@ -101,26 +97,12 @@ class AppCertificate:
         ).decode()
 
     def pfx(self, password: str) -> bytes:
-        return pkcs12.serialize_key_and_certificates(
-            b"app", self.key, self.cert, None, serialization.BestAvailableEncryption(password.encode())
-        )
+        return pfx(self.key, self.cert, password, algorithm="aes256")
 
 
 def app_certificate(common_name: str = "b2c-policy-keys client") -> AppCertificate:
     """A self-signed certificate for a client credential; one RSA key per session keeps the suite fast."""
-    if not _KEY:
-        _KEY.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    key = _KEY[0]
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    key = shared_rsa_key()
     now = datetime.now(tz=UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
+    cert = self_signed(key, subject=common_name, not_before=now - timedelta(days=1), not_after=now + timedelta(days=30))
     return AppCertificate(key, cert)

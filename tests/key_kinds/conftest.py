@@ -7,20 +7,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 
-from b2c_policy_keys.graph import client_for, resolve_settings
-from support.host import SECRET_CONFIG_KEYS, ProviderHost, emulator_config
+from support.host import SECRET_CONFIG_KEYS, ProviderHost, emulator_config, graph_client
+from support.pki import new_rsa_key, self_signed
 
 from .material import Material
 
 
 @pytest.fixture(scope="session")
 def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return new_rsa_key()
 
 
 MakeMaterial = Callable[..., Material]
@@ -32,18 +30,8 @@ def make_material(rsa_key: rsa.RSAPrivateKey) -> MakeMaterial:
 
     def make(days: float = 365, *, subject: str = "b2c-test", ago: float = 1) -> Material:
         now = datetime.now(tz=UTC)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(rsa_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=ago))
-            .not_valid_after(now + timedelta(days=days))
-            .sign(rsa_key, hashes.SHA256())
-        )
-        return Material(cert, rsa_key)
+        valid = {"not_before": now - timedelta(days=ago), "not_after": now + timedelta(days=days)}
+        return Material(self_signed(rsa_key, subject=subject, **valid), rsa_key)
 
     return make
 
@@ -51,19 +39,9 @@ def make_material(rsa_key: rsa.RSAPrivateKey) -> MakeMaterial:
 @pytest.fixture(scope="session")
 def ec_certificate_pem() -> str:
     """A valid certificate whose key is not RSA: B2C cannot use it."""
-    key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(tz=UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ec")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=100))
-        .sign(key, hashes.SHA256())
-    )
+    valid = {"not_before": now - timedelta(days=1), "not_after": now + timedelta(days=100)}
+    cert = self_signed(ec.generate_private_key(ec.SECP256R1()), subject="ec", serial=1, **valid)
     return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
@@ -78,7 +56,7 @@ def host(emulator: Any) -> Iterator[ProviderHost]:
 @pytest.fixture
 def graph(emulator: Any) -> Any:
     """A Graph client in the test process, for checks and for changes made out of band (the portal, another admin)."""
-    return client_for(resolve_settings(emulator_config(emulator).get, env={}))
+    return graph_client(emulator)
 
 
 def graph_calls(emu: Any) -> list[str]:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
+
+from support.pki import pfx
 
 PFX_PASSWORD = "pfx-Pa55-w0rd-9431"
 
@@ -38,13 +39,5 @@ class Material:
 
     def pfx(self, password: str = PFX_PASSWORD, *, aes256: bool = False, with_key: bool = True) -> str:
         """base64 of a PFX: TripleDES-SHA1 as B2C wants it, or AES-256 as modern tools export by default."""
-        algorithm = pkcs12.PBES.PBESv2SHA256AndAES256CBC if aes256 else pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC
-        builder = serialization.PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
-        builder = builder.key_cert_algorithm(algorithm)
-        if not aes256:
-            builder = builder.hmac_hash(hashes.SHA1())  # noqa: S303 (the MAC B2C requires)
-        encryption = builder.build(password.encode())
-        data = pkcs12.serialize_key_and_certificates(
-            b"b2c", self.key if with_key else None, self.cert, None, encryption
-        )
+        data = pfx(self.key if with_key else None, self.cert, password, algorithm="aes256" if aes256 else "3des")
         return base64.b64encode(data).decode("ascii")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from b2c_policy_keys.emulator import Emulator
-from support.host import SECRET_CONFIG_KEYS, ProviderHost, emulator_config
+from support.host import SECRET_CONFIG_KEYS, ProviderHost, emulator_config, graph_client
 
 
 @pytest.fixture
@@ -37,6 +37,4 @@ def host(host_factory: Callable[[], ProviderHost]) -> ProviderHost:
 @pytest.fixture
 def graph(emulator: Emulator) -> Any:
     """A Graph client in the test process, for changes made "out of band" (another admin, the portal)."""
-    from b2c_policy_keys.graph import client_for, resolve_settings
-
-    return client_for(resolve_settings(emulator_config(emulator).get, env={}))
+    return graph_client(emulator)

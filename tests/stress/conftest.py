@@ -6,15 +6,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from b2c_policy_keys.emulator import Emulator
-from b2c_policy_keys.graph import GraphClient, client_for, resolve_settings
+from b2c_policy_keys.graph import GraphClient
 from key_kinds.material import Material
-from support.host import SECRET_CONFIG_KEYS, ProviderHost, emulator_config
+from support.host import SECRET_CONFIG_KEYS, ProviderHost, emulator_config, graph_client
+from support.pki import new_rsa_key, self_signed
 
 #: The read timeout the latency cells go past, and the total retry budget: small, so that every cell is quick, yet
 #: with room for one read timeout plus one back-off (or one Retry-After) even on a loaded machine.
@@ -84,7 +81,7 @@ def emu(shared_emulator: Emulator) -> Emulator:
 
 def inspector(emu: Emulator) -> GraphClient:
     """A Graph client in the test process with default timeouts, to see what the emulator really holds."""
-    return client_for(resolve_settings(emulator_config(emu).get, env={}))
+    return graph_client(emu)
 
 
 @pytest.fixture(scope="session")
@@ -95,19 +92,9 @@ def material() -> Material:
 
 def make_material(subject: str = "b2c-stress") -> Material:
     """A self-signed RSA certificate valid for a year, with its key."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = new_rsa_key()
     now = datetime.now(tz=UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
+    cert = self_signed(key, subject=subject, not_before=now - timedelta(days=1), not_after=now + timedelta(days=365))
     return Material(cert, key)
 
 

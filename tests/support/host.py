@@ -34,6 +34,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime._serialization import _serialize
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from b2c_policy_keys.graph import GraphClient, client_for, resolve_settings
+
 #: The engine's marker for a value not known yet during preview; put it in ``news`` to preview unknown inputs.
 UNKNOWN = rpc.UNKNOWN
 PROVIDER_KEY = "__provider"
@@ -127,6 +129,17 @@ def pickled(provider: ResourceProvider) -> str:
     """``__provider`` exactly as ``pulumi.dynamic.Resource`` builds it."""
     value, _contains_secrets = _serialize(True, serialize_provider, provider)
     return str(value)
+
+
+def _change(state: State, news: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields Diff and Update requests share: the resource, its old outputs and inputs, and the new inputs."""
+    return {
+        "id": state.id,
+        "urn": state.urn,
+        "olds": to_struct(state.outputs),
+        "news": to_struct(news),
+        "old_inputs": to_struct(state.inputs),
+    }
 
 
 def to_struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
@@ -260,13 +273,7 @@ class ProviderHost:
         return Checked(inputs, [(f.property, f.reason) for f in response.failures])
 
     def diff(self, state: State, news: Mapping[str, Any]) -> Diff:
-        request = provider_pb2.DiffRequest(
-            id=state.id,
-            urn=state.urn,
-            olds=to_struct(state.outputs),
-            news=to_struct(news),
-            old_inputs=to_struct(state.inputs),
-        )
+        request = provider_pb2.DiffRequest(**_change(state, news))
         response = self._call("Diff", request, state.urn)
         changes = {
             provider_pb2.DiffResponse.DIFF_NONE: "none",
@@ -292,13 +299,7 @@ class ProviderHost:
         return replace(state, id=response.id, inputs=inputs, outputs=outputs, secret_outputs=secret_names)
 
     def update(self, state: State, news: Mapping[str, Any]) -> State:
-        request = provider_pb2.UpdateRequest(
-            id=state.id,
-            urn=state.urn,
-            olds=to_struct(state.outputs),
-            news=to_struct(news),
-            old_inputs=to_struct(state.inputs),
-        )
+        request = provider_pb2.UpdateRequest(**_change(state, news))
         response = self._call("Update", request, state.urn)
         outputs, secret_names = unwrap(from_struct(response.properties))
         return replace(state, inputs=dict(news), outputs=outputs, secret_outputs=secret_names)
@@ -379,6 +380,11 @@ def emulator_config(emu: Any, *, secret: str | None = None) -> dict[str, str]:
         "b2c:authorityHost": emu.authority_host,
         "b2c:caBundle": str(emu.ca_bundle),
     }
+
+
+def graph_client(emu: Any) -> GraphClient:
+    """A Graph client in the test process configured like that stack: to see or change what the emulator holds."""
+    return client_for(resolve_settings(emulator_config(emu).get, env={}))
 
 
 #: Config keys the engine sends as secrets (``pulumi config set --secret``).

@@ -8,10 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 
 from b2c_policy_keys.certificates import (
     Pkcs12NoKeyError,
@@ -21,6 +19,7 @@ from b2c_policy_keys.certificates import (
     open_pkcs12,
     pkcs12_uses_aes256,
 )
+from support.pki import pfx, self_signed
 
 NOT_BEFORE = datetime(2026, 1, 1, tzinfo=UTC)
 NOT_AFTER = datetime(2036, 1, 1, tzinfo=UTC)
@@ -32,10 +31,7 @@ def rsa_key() -> rsa.RSAPrivateKey:
 
 
 def _cert(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, serial: int = 1) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "unit test")])
-    builder = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-    builder = builder.serial_number(serial).not_valid_before(NOT_BEFORE).not_valid_after(NOT_AFTER)
-    return builder.sign(key, hashes.SHA256())
+    return self_signed(key, subject="unit test", not_before=NOT_BEFORE, not_after=NOT_AFTER, serial=serial)
 
 
 @pytest.fixture(scope="module")
@@ -44,18 +40,7 @@ def cert(rsa_key: rsa.RSAPrivateKey) -> x509.Certificate:
 
 
 def _pfx(key: rsa.RSAPrivateKey | None, cert: x509.Certificate, password: str, algorithm: str) -> bytes:
-    if algorithm == "aes256":
-        enc: serialization.KeySerializationEncryption = serialization.BestAvailableEncryption(password.encode())
-    elif algorithm == "3des":
-        enc = (
-            serialization.PrivateFormat.PKCS12.encryption_builder()
-            .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
-            .hmac_hash(hashes.SHA1())  # noqa: S303  (what B2C accepts: TripleDES-SHA1)
-            .build(password.encode())
-        )
-    else:
-        enc = serialization.NoEncryption()
-    return pkcs12.serialize_key_and_certificates(b"x", key, cert, None, enc)
+    return pfx(key, cert, password, algorithm=algorithm)
 
 
 def test_load_certificate_reads_every_encoding_an_upload_may_carry(cert: x509.Certificate) -> None:

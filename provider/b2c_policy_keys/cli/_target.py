@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from b2c_policy_keys.errors import ConfigurationError
@@ -27,18 +27,22 @@ _FLAG_CONFIG = {
     "ca_bundle": "b2c:caBundle",
 }
 
-#: field of the emulator's JSON line -> the ``b2c:`` configuration key it fills.
-_EMULATOR_CONFIG = {
-    "tenant_id": "b2c:tenantId",
-    "client_id": "b2c:clientId",
-    "client_secret": "b2c:clientSecret",
-    "graph_url": "b2c:graphUrl",
-    "authority_host": "b2c:authorityHost",
-    "ca_bundle": "b2c:caBundle",
-}
+#: fields of the emulator's JSON line that fill the ``b2c:`` configuration key of the flag of the same name.
+_EMULATOR_FIELDS = ("tenant_id", "client_id", "client_secret", "graph_url", "authority_host", "ca_bundle")
 
 #: Where a running ``b2c-keys emulator --data DIR`` leaves its JSON line, for ``--emulator DIR``.
 EMULATOR_INFO_FILE = "running.json"
+
+
+def add_output_and_target(
+    parser: argparse.ArgumentParser,
+    run: Callable[[argparse.Namespace], int],
+    json_help: str = "print JSON for machines instead of a table",
+) -> None:
+    """What every inspection command ends with: ``--json``, the tenant flags, and the function that runs it."""
+    parser.add_argument("--json", action="store_true", help=json_help)
+    add_target_arguments(parser)
+    parser.set_defaults(func=run)
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,7 +102,7 @@ def target_config(args: argparse.Namespace) -> dict[str, str]:
     emulator = getattr(args, "emulator", None)
     if emulator:
         info = read_emulator_line(emulator)
-        config.update({key: info[field] for field, key in _EMULATOR_CONFIG.items() if info.get(field)})
+        config.update({_FLAG_CONFIG[field]: info[field] for field in _EMULATOR_FIELDS if info.get(field)})
     for dest, key in _FLAG_CONFIG.items():
         value = getattr(args, dest, None)
         if value:

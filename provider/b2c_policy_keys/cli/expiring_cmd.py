@@ -30,9 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--within", metavar="WINDOW", default="30d", type=_window, help="window: 30d (default), 12h, 2w, ..."
     )
-    parser.add_argument("--json", action="store_true", help="print JSON for alert pipelines instead of a table")
-    _target.add_target_arguments(parser)
-    parser.set_defaults(func=run)
+    _target.add_output_and_target(parser, run, "print JSON for alert pipelines instead of a table")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,9 +14,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="list every key set with its active key and next expiry",
         description="List every key set of the tenant: key count, active key, its use and type, next expiry.",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON for machines instead of a table")
-    _target.add_target_arguments(parser)
-    parser.set_defaults(func=run)
+    _target.add_output_and_target(parser, run)
 
 
 def run(args: argparse.Namespace) -> int:

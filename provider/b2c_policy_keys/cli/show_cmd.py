@@ -20,9 +20,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Show the keys of one key set: status, not-before and expiry; the active key is marked with *.",
     )
     parser.add_argument("name", metavar="NAME", help="key set name, with or without the B2C_1A_ prefix")
-    parser.add_argument("--json", action="store_true", help="print JSON for machines instead of a table")
-    _target.add_target_arguments(parser)
-    parser.set_defaults(func=run)
+    _target.add_output_and_target(parser, run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -296,11 +296,7 @@ class Authority:
                 algorithms=ASSERTION_ALGORITHMS,
                 options={"verify_aud": False, "require": ["exp", "aud", "iss"]},
             )
-        except jwt.ExpiredSignatureError as error:
-            raise OAuthError(
-                401, "invalid_client", 700024, "Client assertion is not within its valid time range."
-            ) from error
-        except jwt.ImmatureSignatureError as error:
+        except (jwt.ExpiredSignatureError, jwt.ImmatureSignatureError) as error:
             raise OAuthError(
                 401, "invalid_client", 700024, "Client assertion is not within its valid time range."
             ) from error

@@ -8,7 +8,6 @@ import secrets
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -25,7 +24,6 @@ from b2c_policy_keys.emulator.clients import (
     default_registry,
 )
 from b2c_policy_keys.emulator.faults import FaultBook
-from b2c_policy_keys.emulator.principal import READ_WRITE_ROLE
 from b2c_policy_keys.emulator.requestlog import RequestLog
 from b2c_policy_keys.emulator.routes import EmulatorApp
 from b2c_policy_keys.emulator.server import EmulatorHTTPServer
@@ -256,18 +254,9 @@ class Emulator:
         """Empty the tenant (key sets and keys); clients, faults and the request log stay."""
         self.service.reset()
 
-    def add_client(
-        self,
-        client_id: str,
-        *,
-        secret: str | None = None,
-        certificate_pem: str | bytes | None = None,
-        federated_subject: str | None = None,
-        roles: Iterable[str] = (READ_WRITE_ROLE,),
-    ) -> None:
-        self.clients.add(
-            client_id, secret=secret, certificate_pem=certificate_pem, federated_subject=federated_subject, roles=roles
-        )
+    def add_client(self, client_id: str, **credentials: Any) -> None:
+        """Register (or extend) a client: ``secret``, ``certificate_pem``, ``federated_subject``, ``roles``."""
+        self.clients.add(client_id, **credentials)
 
     def add_client_from_spec(self, spec: dict[str, Any]) -> dict[str, Any]:
         client = self.clients.add_from_spec(spec)

@@ -373,3 +373,12 @@ def enabled_differs(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
     """Whether ``enabled`` asks for another status than the key has (after a refresh: also out-of-band changes)."""
     enabled = news.get("enabled", True)
     return is_unknown(enabled) or status_for(enabled) != plain(olds.get("status"))
+
+
+def check_keyset_id(news: Mapping[str, Any], failures: list[CheckFailure]) -> None:
+    """Every key resource's ``keyset_id``: required, and a valid key set name."""
+    keyset_id = plain(news.get("keyset_id"))
+    if keyset_id is None:
+        failures.append(failure("keyset_id", "is required"))
+    else:
+        check_keyset_name("keyset_id", keyset_id, failures)

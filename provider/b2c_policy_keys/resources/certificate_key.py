@@ -60,14 +60,14 @@ def expiry_problem(facts: certificates.CertificateFacts, now: int) -> str | None
     return None
 
 
-def expiry_warning(what: str, facts: certificates.CertificateFacts, now: int) -> str | None:
-    days = (facts.exp - now) / 86400
+def warn_expiring(what: str, facts: certificates.CertificateFacts) -> None:
+    """Program side: warn when the certificate expires within 30 days."""
+    days = (facts.exp - model.now_epoch()) / 86400
     if 0 < days < EXPIRY_WARNING_DAYS:
-        return (
+        pulumi.warn(
             f"{what}: the certificate ({facts.subject}) expires on {model.iso_utc(facts.exp)}, "
             f"within {EXPIRY_WARNING_DAYS} days ({days:.0f} left): renew it and upload the new one"
         )
-    return None
 
 
 def certificate_text(value: Any) -> Any:
@@ -91,6 +91,18 @@ class CertificateBackedProvider(c.KeyProvider):
 
     #: The input that carries the certificate (``certificate`` or ``pfx``).
     material_props: tuple[str, ...] = ("certificate",)
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures: list[CheckFailure] = []
+        inputs = dict(news)
+        inputs.pop("certificate_thumbprint", None)
+        c.check_keyset_id(news, failures)
+        facts = self._check_material(news, failures)
+        if facts is not None:
+            _check_certificate(self.material_props[0], facts, olds, failures)
+            inputs["certificate_thumbprint"] = facts.thumbprint
+        inputs["enabled"] = news.get("enabled", True)
+        return CheckResult(c.without_none(inputs), failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = []
@@ -122,6 +134,24 @@ class CertificateBackedProvider(c.KeyProvider):
 
     # --- what each kind supplies ------------------------------------------------------------------------------
 
+    def _check_material(
+        self, news: dict[str, Any], failures: list[CheckFailure]
+    ) -> certificates.CertificateFacts | None:
+        """The certificate's facts when the material is known and valid, else None (failures say why)."""
+        value = c.plain(news.get("certificate"))
+        if value is None or value == "":
+            failures.append(c.failure("certificate", "is required (PEM text or base64 of the DER .cer file)"))
+        elif c.is_unknown(value):
+            pass
+        elif not isinstance(value, str):
+            failures.append(c.failure("certificate", f"must be PEM text or base64 DER, not {type(value).__name__}"))
+        else:
+            try:
+                return certificates.certificate_facts(certificates.load_certificate(value))
+            except ValueError as error:
+                failures.append(c.failure("certificate", f"is not a valid X.509 certificate: {error}"))
+        return None
+
     def _certificate(self, props: dict[str, Any]) -> x509.Certificate:
         return certificates.load_certificate(c.plain(props["certificate"]))
 
@@ -142,36 +172,7 @@ class CertificateBackedProvider(c.KeyProvider):
 
 
 class CertificateKeyProvider(CertificateBackedProvider):
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures: list[CheckFailure] = []
-        inputs = dict(news)
-        _check_keyset(news, failures)
-        value = c.plain(news.get("certificate"))
-        inputs.pop("certificate_thumbprint", None)
-        if value is None or value == "":
-            failures.append(c.failure("certificate", "is required (PEM text or base64 of the DER .cer file)"))
-        elif c.is_unknown(value):
-            pass
-        elif not isinstance(value, str):
-            failures.append(c.failure("certificate", f"must be PEM text or base64 DER, not {type(value).__name__}"))
-        else:
-            try:
-                facts = certificates.certificate_facts(certificates.load_certificate(value))
-            except ValueError as error:
-                failures.append(c.failure("certificate", f"is not a valid X.509 certificate: {error}"))
-            else:
-                _check_certificate("certificate", facts, olds, failures)
-                inputs["certificate_thumbprint"] = facts.thumbprint
-        inputs["enabled"] = news.get("enabled", True)
-        return CheckResult(c.without_none(inputs), failures)
-
-
-def _check_keyset(news: dict[str, Any], failures: list[CheckFailure]) -> None:
-    keyset_id = c.plain(news.get("keyset_id"))
-    if keyset_id is None:
-        failures.append(c.failure("keyset_id", "is required"))
-    else:
-        c.check_keyset_name("keyset_id", keyset_id, failures)
+    """A certificate key: everything is the certificate-backed default."""
 
 
 def _check_certificate(
@@ -191,13 +192,18 @@ def warn_certificate(what: str, value: Any) -> None:
         facts = certificates.certificate_facts(certificates.load_certificate(certificate_text(value)))
     except (ValueError, TypeError):
         return
-    message = expiry_warning(what, facts, model.now_epoch())
-    if message:
-        pulumi.warn(message)
+    warn_expiring(what, facts)
 
 
-class CertificateKey(Resource, module="b2c", name="CertificateKey"):
-    """An uploaded certificate in a key set. A different certificate replaces; deleting it disables the key."""
+#: Outputs a certificate-backed key has, unknown until create.
+CERTIFICATE_OUTPUTS = (
+    *("kid", "kty", "use", "x5t", "thumbprint", "subject"),
+    *("not_before", "not_before_iso", "expires_at", "expires_at_iso", "status"),
+)
+
+
+class CertificateKeyOutputs:
+    """The outputs of a certificate-backed key (annotations only: the engine sets them from the props)."""
 
     kid: pulumi.Output[str]
     """The key id the service assigned."""
@@ -215,6 +221,10 @@ class CertificateKey(Resource, module="b2c", name="CertificateKey"):
     expires_at_iso: pulumi.Output[str]
     status: pulumi.Output[str]
 
+
+class CertificateKey(CertificateKeyOutputs, Resource, module="b2c", name="CertificateKey"):
+    """An uploaded certificate in a key set. A different certificate replaces; deleting it disables the key."""
+
     def __init__(
         self,
         resource_name: str,
@@ -227,20 +237,6 @@ class CertificateKey(Resource, module="b2c", name="CertificateKey"):
         args = CertificateKeyArgs(keyset_id, certificate, enabled)
         text = pulumi.Output.from_input(args.certificate).apply(certificate_text)
         text.apply(lambda value: warn_certificate(f"CertificateKey {resource_name}", value))
-        props: dict[str, Any] = {
-            "kid": None,
-            "kty": None,
-            "use": None,
-            "x5t": None,
-            "thumbprint": None,
-            "subject": None,
-            "not_before": None,
-            "not_before_iso": None,
-            "expires_at": None,
-            "expires_at_iso": None,
-            "status": None,
-            "keyset_id": args.keyset_id,
-            "certificate": text,
-            "enabled": args.enabled,
-        }
+        props = {**dict.fromkeys(CERTIFICATE_OUTPUTS), "keyset_id": args.keyset_id}
+        props.update(certificate=text, enabled=args.enabled)
         super().__init__(CertificateKeyProvider(), resource_name, props, opts)

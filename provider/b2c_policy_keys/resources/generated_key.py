@@ -11,15 +11,19 @@ from datetime import datetime
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, Resource
 
 from b2c_policy_keys import model
 from b2c_policy_keys.errors import GraphError
 from b2c_policy_keys.resources import _common as c
+from b2c_policy_keys.resources._dated_key import (
+    DatedKeyOutputs,
+    DatedKeyProvider,
+    check_dates,
+    declared_props,
+    requested_dates,
+)
 from b2c_policy_keys.resources._family import family_error, is_family_refusal
-
-#: Inputs whose change generates a new key (a rotation): keys are append-only.
-_REPLACING = ("keyset_id", "kty", "use", "version", "not_before", "expires_at")
 
 
 @dataclass(frozen=True)
@@ -54,44 +58,25 @@ def _check_choice(prop: str, value: object, choices: tuple[str, ...], failures: 
     return value
 
 
-class GeneratedKeyProvider(c.KeyProvider):
+class GeneratedKeyProvider(DatedKeyProvider):
+    #: Inputs whose change generates a new key (a rotation): keys are append-only.
+    replacing = ("keyset_id", "kty", "use", "version", "not_before", "expires_at")
+
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[CheckFailure] = []
         inputs = dict(news)
-        keyset_id = c.plain(news.get("keyset_id"))
-        if keyset_id is None:
-            failures.append(c.failure("keyset_id", "is required"))
-        else:
-            c.check_keyset_name("keyset_id", keyset_id, failures)
+        c.check_keyset_id(news, failures)
         inputs["kty"] = _check_choice("kty", news.get("kty", "RSA"), model.KEY_TYPES, failures)
         inputs["use"] = _check_choice("use", news.get("use", "sig"), model.USES, failures)
-        nbf = c.check_moment("not_before", news.get("not_before"), failures)
-        exp = c.check_moment("expires_at", news.get("expires_at"), failures)
-        if nbf is not None and exp is not None and nbf >= exp:
-            failures.append(c.failure("not_before", "must be earlier than expires_at"))
-        if exp is not None and exp <= model.now_epoch() and exp != c.as_epoch(olds.get("expires_at")):
-            failures.append(c.failure("expires_at", "must be in the future"))
-        for prop, seconds in (("not_before", nbf), ("expires_at", exp)):
-            if seconds is not None:
-                inputs[prop] = seconds
-        inputs["version"] = c.normalise_version(news.get("version"))
-        inputs["enabled"] = news.get("enabled", True)
+        check_dates(olds, news, inputs, failures)
         return CheckResult(c.without_none(inputs), failures)
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [prop for prop in _REPLACING if self._differs(prop, olds, news)]
-        changes = bool(replaces) or c.enabled_differs(olds, news)
-        return DiffResult(changes=changes, replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         client = self.client()
         keyset_id = model.normalise_keyset_id(c.plain(props["keyset_id"]))
         kty = model.normalise_kty(c.plain(props.get("kty", "RSA")))
         use = c.plain(props.get("use", "sig"))
-        # Without a not-before the key becomes valid now, which makes it the active key at once (greatest nbf).
-        nbf = c.as_epoch(props.get("not_before"))
-        nbf = model.now_epoch() if nbf is None else nbf
-        exp = c.as_epoch(props.get("expires_at"))
+        nbf, exp = requested_dates(props)
         same_dates = c.same_use_and_dates(use=use, nbf=nbf, exp=exp)
 
         def generate() -> model.Key:
@@ -110,46 +95,15 @@ class GeneratedKeyProvider(c.KeyProvider):
     def _key_outputs(keyset_id: str, key: model.Key) -> dict[str, Any]:
         return {**c.key_outputs(keyset_id, key), "n": key.n, "e": key.e}
 
-    @staticmethod
-    def _differs(prop: str, olds: dict[str, Any], news: dict[str, Any]) -> bool:
-        new = c.plain(news.get(prop))
-        if c.is_unknown(new):
-            return True
-        if prop == "keyset_id":
-            return not c.same_keyset(olds.get("keyset_id"), new)
-        if prop in ("not_before", "expires_at"):
-            return c.as_epoch(new) != c.as_epoch(olds.get(f"requested_{prop}"))
-        if prop == "version":
-            return c.normalise_version(new) != c.normalise_version(olds.get("version"))
+    def _own_differs(self, prop: str, new: Any, olds: dict[str, Any], news: dict[str, Any]) -> bool:
         if prop == "kty":
             return model.normalise_kty(str(new or "RSA")) != model.normalise_kty(str(c.plain(olds.get("kty")) or ""))
         return bool((new or "sig") != c.plain(olds.get(prop)))
 
-    @staticmethod
-    def _echo(inputs: dict[str, Any]) -> dict[str, Any]:
-        """The inputs diff needs later, as outputs (diff receives old outputs, never old inputs)."""
-        return {
-            "version": c.normalise_version(inputs.get("version")),
-            "enabled": c.as_bool(inputs.get("enabled"), True),
-            "requested_not_before": c.as_epoch(inputs.get("not_before")),
-            "requested_expires_at": c.as_epoch(inputs.get("expires_at")),
-        }
 
-
-class GeneratedKey(Resource, module="b2c", name="GeneratedKey"):
+class GeneratedKey(DatedKeyOutputs, Resource, module="b2c", name="GeneratedKey"):
     """A key the service generates in a key set. A changed ``version`` rotates; deleting it disables the key."""
 
-    kid: pulumi.Output[str]
-    """The key id the service assigned."""
-    keyset_id: pulumi.Output[str]
-    kty: pulumi.Output[str]
-    use: pulumi.Output[str]
-    not_before: pulumi.Output[int | None]
-    """Epoch seconds the key is valid from (the creation time when none was given)."""
-    not_before_iso: pulumi.Output[str | None]
-    expires_at: pulumi.Output[int | None]
-    expires_at_iso: pulumi.Output[str | None]
-    status: pulumi.Output[str]
     n: pulumi.Output[str | None]
     """RSA public modulus, base64url (None for oct keys)."""
     e: pulumi.Output[str | None]
@@ -169,20 +123,5 @@ class GeneratedKey(Resource, module="b2c", name="GeneratedKey"):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         args = GeneratedKeyArgs(keyset_id, kty, use, not_before, expires_at, version, enabled)
-        c.warn_if_expiring(f"GeneratedKey {resource_name}", args.expires_at)
-        props: dict[str, Any] = {
-            "kid": None,
-            "not_before_iso": None,
-            "expires_at_iso": None,
-            "status": None,
-            "n": None,
-            "e": None,
-            "keyset_id": args.keyset_id,
-            "kty": args.kty,
-            "use": args.use,
-            "not_before": pulumi.Output.from_input(args.not_before).apply(c.moment_input),
-            "expires_at": pulumi.Output.from_input(args.expires_at).apply(c.moment_input),
-            "version": args.version,
-            "enabled": args.enabled,
-        }
+        props = declared_props(f"GeneratedKey {resource_name}", args, ("n", "e"), {"kty": args.kty, "use": args.use})
         super().__init__(GeneratedKeyProvider(), resource_name, props, opts)

@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 from cryptography import x509
-from pulumi.dynamic import CheckFailure, CheckResult, Resource
+from pulumi.dynamic import CheckFailure, Resource
 
 from b2c_policy_keys import certificates, model
 from b2c_policy_keys.errors import GraphError
 from b2c_policy_keys.resources import _common as c
 from b2c_policy_keys.resources.certificate_key import (
+    CERTIFICATE_OUTPUTS,
     CertificateBackedProvider,
-    _check_certificate,
-    _check_keyset,
-    expiry_warning,
+    CertificateKeyOutputs,
+    warn_expiring,
 )
 
 if TYPE_CHECKING:
@@ -98,20 +98,14 @@ def open_pfx(
 class Pkcs12KeyProvider(CertificateBackedProvider):
     material_props = ("pfx", "password")
 
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures: list[CheckFailure] = []
-        inputs = dict(news)
-        inputs.pop("certificate_thumbprint", None)
-        _check_keyset(news, failures)
+    def _check_material(
+        self, news: dict[str, Any], failures: list[CheckFailure]
+    ) -> certificates.CertificateFacts | None:
         value, password = c.plain(news.get("pfx")), c.plain(news.get("password"))
-        if not c.is_unknown(value) and not c.is_unknown(password):
-            opened = open_pfx(value, password, failures)
-            if opened is not None:
-                facts, _data = opened
-                _check_certificate("pfx", facts, olds, failures)
-                inputs["certificate_thumbprint"] = facts.thumbprint
-        inputs["enabled"] = news.get("enabled", True)
-        return CheckResult(c.without_none(inputs), failures)
+        if c.is_unknown(value) or c.is_unknown(password):
+            return None
+        opened = open_pfx(value, password, failures)
+        return None if opened is None else opened[0]
 
     def _certificate(self, props: dict[str, Any]) -> x509.Certificate:
         _private, cert = certificates.open_pkcs12(pfx_bytes(c.plain(props["pfx"])), c.plain(props["password"]))
@@ -140,28 +134,11 @@ def warn_pfx(what: str, value: Any, password: Any) -> None:
         return  # check() fails with the property named
     if certificates.pkcs12_uses_aes256(data):
         pulumi.warn(f"{what}: {AES256_ADVICE}")
-    message = expiry_warning(what, certificates.certificate_facts(cert), model.now_epoch())
-    if message:
-        pulumi.warn(message)
+    warn_expiring(what, certificates.certificate_facts(cert))
 
 
-class Pkcs12Key(Resource, module="b2c", name="Pkcs12Key"):
+class Pkcs12Key(CertificateKeyOutputs, Resource, module="b2c", name="Pkcs12Key"):
     """An uploaded PFX in a key set. A different certificate replaces; deleting it disables the key."""
-
-    kid: pulumi.Output[str]
-    """The key id the service assigned."""
-    keyset_id: pulumi.Output[str]
-    kty: pulumi.Output[str]
-    use: pulumi.Output[str]
-    x5t: pulumi.Output[str]
-    thumbprint: pulumi.Output[str]
-    """Hex SHA-1 of the certificate, upper-case, as the portal shows it."""
-    subject: pulumi.Output[str | None]
-    not_before: pulumi.Output[int]
-    not_before_iso: pulumi.Output[str]
-    expires_at: pulumi.Output[int]
-    expires_at_iso: pulumi.Output[str]
-    status: pulumi.Output[str]
 
     def __init__(
         self,
@@ -179,22 +156,7 @@ class Pkcs12Key(Resource, module="b2c", name="Pkcs12Key"):
         pulumi.Output.all(pfx_value, password_value).apply(
             lambda both: warn_pfx(f"Pkcs12Key {resource_name}", both[0], both[1])
         )
-        props: dict[str, Any] = {
-            "kid": None,
-            "kty": None,
-            "use": None,
-            "x5t": None,
-            "thumbprint": None,
-            "subject": None,
-            "not_before": None,
-            "not_before_iso": None,
-            "expires_at": None,
-            "expires_at_iso": None,
-            "status": None,
-            "keyset_id": args.keyset_id,
-            "pfx": pfx_value,
-            "password": password_value,
-            "enabled": args.enabled,
-        }
+        props = {**dict.fromkeys(CERTIFICATE_OUTPUTS), "keyset_id": args.keyset_id}
+        props.update(pfx=pfx_value, password=password_value, enabled=args.enabled)
         secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=["pfx", "password"])
         super().__init__(Pkcs12KeyProvider(), resource_name, props, pulumi.ResourceOptions.merge(opts, secret_outputs))

@@ -7,7 +7,7 @@ A component resource, not a provider: it declares a ``KeySet`` and one key resou
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 
@@ -74,36 +74,21 @@ class PolicyKey(pulumi.ComponentResource):
             opts=child,
         )
         keyset_id = self.keyset.keyset_id
+        key_name = f"{resource_name}-key"
+        # What the two dated kinds (generated and secret) are both declared with.
+        dated: dict[str, Any] = {"use": use, "not_before": not_before, "expires_at": expires_at, "version": version}
         key: GeneratedKey | SecretKey | CertificateKey | Pkcs12Key
         if options == "generate":
-            key = GeneratedKey(
-                f"{resource_name}-key",
-                keyset_id=keyset_id,
-                kty=kty,
-                use=use,
-                not_before=not_before,
-                expires_at=expires_at,
-                version=version,
-                opts=child,
-            )
+            key = GeneratedKey(key_name, keyset_id=keyset_id, kty=kty, **dated, opts=child)
         elif options == "secret":
             assert value is not None
-            key = SecretKey(
-                f"{resource_name}-key",
-                keyset_id=keyset_id,
-                value=value,
-                use=use,
-                not_before=not_before,
-                expires_at=expires_at,
-                version=version,
-                opts=child,
-            )
+            key = SecretKey(key_name, keyset_id=keyset_id, value=value, **dated, opts=child)
         elif options == "certificate":
             assert certificate is not None
-            key = CertificateKey(f"{resource_name}-key", keyset_id=keyset_id, certificate=certificate, opts=child)
+            key = CertificateKey(key_name, keyset_id=keyset_id, certificate=certificate, opts=child)
         else:
             assert pfx is not None and password is not None
-            key = Pkcs12Key(f"{resource_name}-key", keyset_id=keyset_id, pfx=pfx, password=password, opts=child)
+            key = Pkcs12Key(key_name, keyset_id=keyset_id, pfx=pfx, password=password, opts=child)
         self.key = key
         self.keyset_id = keyset_id
         self.kid = key.kid
