@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.dynamic import ResourceProvider
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
@@ -204,6 +204,10 @@ class EngineHost:
             if found is None:
                 found = self._pickles[type(provider)] = pickled(provider)
             return found
+
+    def plugin_info(self) -> str:
+        """GetPluginInfo: a call the host answers without a provider, to time the gRPC round trip alone."""
+        return str(self._call("GetPluginInfo", empty_pb2.Empty()).version)
 
     def configure(self, config: Mapping[str, Any], secrets: Iterable[str] = SECRET_CONFIG_KEYS) -> None:
         wrapped = set(secrets)

@@ -27,6 +27,8 @@ class Overhead:
     repetitions: int
     host_ms: float
     bare_ms: float
+    #: An empty gRPC call into the same host (GetPluginInfo): the least any provider operation costs through it.
+    grpc_floor_ms: float = float("nan")
 
     @property
     def ratio(self) -> float:
@@ -63,20 +65,21 @@ def _median_ms(samples: list[float]) -> float:
 Call = Callable[[int], Any]
 
 
-def _alternate(host_call: Call, bare_call: Call, warmup: int, reps: int) -> tuple[float, float]:
+def _alternate(
+    host_call: Call, bare_call: Call, floor_call: Call, warmup: int, reps: int
+) -> tuple[float, float, float]:
     for i in range(warmup):
         host_call(-1 - i)
         bare_call(-1 - i)
-    host_samples: list[float] = []
-    bare_samples: list[float] = []
+        floor_call(-1 - i)
+    samples: tuple[list[float], list[float], list[float]] = ([], [], [])
     for i in range(reps):
-        started = time.perf_counter()
-        host_call(i)
-        host_samples.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        bare_call(i)
-        bare_samples.append(time.perf_counter() - started)
-    return _median_ms(host_samples), _median_ms(bare_samples)
+        for call, taken in zip((host_call, bare_call, floor_call), samples, strict=True):
+            started = time.perf_counter()
+            call(i)
+            taken.append(time.perf_counter() - started)
+    host, bare, floor = (_median_ms(taken) for taken in samples)
+    return host, bare, floor
 
 
 def measure_overhead(emu: Any, *, reps: int, warmup: int) -> list[Overhead]:
@@ -95,8 +98,11 @@ def measure_overhead(emu: Any, *, reps: int, warmup: int) -> list[Overhead]:
         def bare_get(_: int) -> None:
             session.get(f"{keysets}/{bare_set.id}", timeout=30).raise_for_status()
 
-        host_ms, bare_ms = _alternate(lambda _: host.read(host_set), bare_get, warmup, reps)
-        results.append(Overhead("KeySet read (refresh)", "GET keySets/{id}", reps, host_ms, bare_ms))
+        def grpc_floor(_: int) -> None:
+            host.plugin_info()
+
+        host_ms, bare_ms, floor_ms = _alternate(lambda _: host.read(host_set), bare_get, grpc_floor, warmup, reps)
+        results.append(Overhead("KeySet read (refresh)", "GET keySets/{id}", reps, host_ms, bare_ms, floor_ms))
 
         # Create of a secret key (Check is the engine's call before Create and makes no request; timed apart).
         secret = SecretKeyProvider()
@@ -109,6 +115,6 @@ def measure_overhead(emu: Any, *, reps: int, warmup: int) -> list[Overhead]:
             body = {"use": "sig", "k": "bench-overhead-value", "nbf": int(time.time())}
             session.post(f"{keysets}/{bare_set.id}/uploadSecret", json=body, timeout=30).raise_for_status()
 
-        host_ms, bare_ms = _alternate(host_create, bare_upload, warmup, reps)
-        results.append(Overhead("SecretKey create", "POST uploadSecret", reps, host_ms, bare_ms))
+        host_ms, bare_ms, floor_ms = _alternate(host_create, bare_upload, grpc_floor, warmup, reps)
+        results.append(Overhead("SecretKey create", "POST uploadSecret", reps, host_ms, bare_ms, floor_ms))
     return results

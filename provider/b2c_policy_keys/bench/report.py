@@ -26,6 +26,8 @@ class Report:
     sections: list[Section] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
     preface: str = ""
+    #: What the figures mean and what limits them, after the summary.
+    reading: list[str] = field(default_factory=list)
 
 
 def print_report(report: Report, console: Console | None = None) -> None:
@@ -54,6 +56,10 @@ def print_report(report: Report, console: Console | None = None) -> None:
         console.print("[bold]Summary[/bold]")
         for line in report.summary:
             console.print(f"  {line}", highlight=False)
+    if report.reading:
+        console.print("[bold]Reading the figures[/bold]")
+        for line in report.reading:
+            console.print(f"  {line}", highlight=False)
 
 
 def _cell(text: str) -> str:
@@ -71,6 +77,9 @@ def markdown(report: Report) -> str:
     if report.summary:
         lines += ["", "## Summary", ""]
         lines += [f"- {line}" for line in report.summary]
+    if report.reading:
+        lines += ["", "## Reading the figures", ""]
+        lines += [f"- {line}" for line in report.reading]
     for section in report.sections:
         lines += ["", f"## {section.title}", "", section.intro, ""]
         lines.append("| " + " | ".join(_cell(c) for c in section.columns) + " |")

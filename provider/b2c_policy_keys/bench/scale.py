@@ -3,6 +3,9 @@
 Each step gets its own host process, as each ``pulumi`` command does, and four calls in flight at once (the host's
 gRPC pool has four workers) in dependency order: a key is created after its key set and deleted before it. With a
 fixed injected latency per Graph request the ideal wall time is ``requests x latency / 4``.
+
+On ``up``, Check is not one of the four: the engine's step generator calls Check for each resource as it registers,
+one at a time, while the step executor runs Creates in parallel, so a resource's Check overlaps other Creates.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from b2c_policy_keys.bench.overhead import bare_session, bare_token
 
 CONCURRENCY = 4
 KEY_TYPE = "pulumi-python:dynamic/b2c:SecretKey"
+KEYSET_TYPE = "pulumi-python:dynamic/b2c:KeySet"
 
 
 @dataclass(frozen=True)
@@ -52,22 +56,29 @@ class Step:
 
 
 def run_graph(
-    tasks: Mapping[Hashable, Callable[[], Any]], after: Mapping[Hashable, Sequence[Hashable]], workers: int
+    tasks: Mapping[Hashable, Callable[[], Any]],
+    after: Mapping[Hashable, Sequence[Hashable]],
+    workers: int,
+    serial: Callable[[Hashable], bool] = lambda name: False,
 ) -> dict[Hashable, Any]:
-    """Run every task once at most ``workers`` at a time, each only after the tasks it depends on have finished."""
+    """Run every task once at most ``workers`` at a time, each only after the tasks it depends on have finished.
+
+    Tasks for which ``serial`` is true run one at a time on a lane of their own (the engine's step generator) and
+    do not count against ``workers`` (the step executor's parallelism).
+    """
     waiting = {name: set(after.get(name, ())) for name in tasks}
     dependants: dict[Hashable, list[Hashable]] = {}
     for name, needs in waiting.items():
         for need in needs:
             dependants.setdefault(need, []).append(name)
     results: dict[Hashable, Any] = {}
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ThreadPoolExecutor(max_workers=workers) as pool, ThreadPoolExecutor(max_workers=1) as generator:
         running: dict[Future[Any], Hashable] = {}
 
         def submit_ready() -> None:
             for name in [n for n, needs in waiting.items() if not needs]:
                 del waiting[name]
-                running[pool.submit(tasks[name])] = name
+                running[(generator if serial(name) else pool).submit(tasks[name])] = name
 
         submit_ready()
         while running:
@@ -114,6 +125,10 @@ def emulator_cpu(emu: Any) -> float:
     return process_cpu_seconds(pid) if isinstance(pid, int) else 0.0
 
 
+def _is_check(name: Hashable) -> bool:
+    return isinstance(name, tuple) and str(name[0]).startswith("check")
+
+
 def _depends(scale: int, first: str, then: str) -> After:
     """Each ``(then, i)`` waits for ``(first, i)``."""
     return {(then, i): [(first, i)] for i in range(scale)}
@@ -127,19 +142,31 @@ def measure_scale(emu: Any, *, scale: int, latency_ms: int) -> list[Step]:
 
     def up(host: EngineHost) -> dict[Hashable, Any]:
         created: dict[Hashable, Resource] = {}
+        checked: dict[Hashable, dict[str, Any]] = {}
 
-        def make_set(i: int) -> Resource:
-            res = created[("set", i)] = host.up(keyset_provider, f"set{i}", {"name": f"BenchScale{i:05d}"})
-            return res
+        def check_set(i: int) -> None:
+            checked[("set", i)] = host.check(keyset_provider, f"set{i}", {}, {"name": f"BenchScale{i:05d}"})
 
-        def make_key(i: int) -> Resource:
+        def check_key(i: int) -> None:
             news = {"keyset_id": created[("set", i)].outputs["keyset_id"], "value": f"bench-scale-secret-{i}"}
-            res = created[("key", i)] = host.up(key_provider, f"key{i}", news)
+            checked[("key", i)] = host.check(key_provider, f"key{i}", {}, news)
+
+        def make(kind: str, type_: str, i: int) -> Resource:
+            res = created[(kind, i)] = host.create(type_, f"{kind}{i}", checked[(kind, i)])
             return res
 
-        tasks: Tasks = {("set", i): partial(make_set, i) for i in range(scale)}
-        tasks.update({("key", i): partial(make_key, i) for i in range(scale)})
-        return run_graph(tasks, _depends(scale, "set", "key"), CONCURRENCY)
+        tasks: Tasks = {}
+        after: After = {}
+        for i in range(scale):
+            tasks[("check set", i)] = partial(check_set, i)
+            tasks[("set", i)] = partial(make, "set", KEYSET_TYPE, i)
+            tasks[("check key", i)] = partial(check_key, i)  # the key registers once its set's outputs are known
+            tasks[("key", i)] = partial(make, "key", KEY_TYPE, i)
+            after[("set", i)] = [("check set", i)]
+            after[("check key", i)] = [("set", i)]
+            after[("key", i)] = [("check key", i)]
+        results = run_graph(tasks, after, CONCURRENCY, serial=_is_check)
+        return {name: res for name, res in results.items() if isinstance(res, Resource)}
 
     def refresh(host: EngineHost) -> dict[Hashable, Any]:
         read = run_graph({k: partial(host.read, r) for k, r in state.items()}, {}, CONCURRENCY)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from b2c_policy_keys.errors import GraphError, OutcomeUnknownError
 from b2c_policy_keys.graph.credentials import TokenSource
@@ -112,12 +113,28 @@ class Transport:
             headers["Content-Type"] = "application/json"
         started = time.perf_counter()
         try:
-            response = self._session.request(method, url, data=payload, headers=headers, **self._send_options)
+            response = self._deliver(method, url, payload, headers)
         except requests.RequestException as error:
             self._log(method, url, "no answer", started, None, client_request_id)
             raise self._connection_failure(method, url, error, client_request_id) from None
         self._log(method, url, response.status_code, started, response.headers.get("request-id"), client_request_id)
         return response, client_request_id
+
+    def _deliver(self, method: str, url: str, payload: bytes | None, headers: dict[str, str]) -> requests.Response:
+        """The request, straight to the session's transport adapter.
+
+        ``Session.request`` would add a cookie jar, environment and hook merging and redirect handling on every call
+        (about 0.2 ms of CPU in the provider host, a fifth of a loopback request): Graph sets no cookies and
+        answers these calls without redirects, ``trust_env`` is off and the options are computed once. The
+        session's own headers, its mounted adapters and the adapter's exception translation still apply.
+        """
+        merged = CaseInsensitiveDict(self._session.headers)
+        merged.update(headers)
+        prepared = requests.PreparedRequest()
+        prepared.prepare(method=method, url=url, headers=merged, data=payload)
+        response = self._session.get_adapter(url).send(prepared, **self._send_options)
+        response.content  # noqa: B018 - read the body now, as Session.send does, so the connection is released
+        return response
 
     def _connection_failure(
         self, method: str, url: str, error: requests.RequestException, client_request_id: str
