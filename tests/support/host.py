@@ -21,7 +21,6 @@ Configure arguments, property structs) is ``b2c_policy_keys.bench.protocol``, re
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -36,9 +35,9 @@ from b2c_policy_keys.bench import protocol
 from b2c_policy_keys.bench.protocol import (
     PROVIDER_KEY,
     RPC_TIMEOUT_S,
+    HostProcess,
     check_request,
     config_struct,
-    connect,
     create_request,
     delete_request,
     diff_request,
@@ -49,7 +48,6 @@ from b2c_policy_keys.bench.protocol import (
     pickled,
     read_request,
     start_process,
-    stop_process,
     type_token,
     unwrap,
     update_request,
@@ -140,19 +138,17 @@ def urn(type_: str, name: str) -> str:
     return protocol.urn(type_, name, stack=STACK, project=PROJECT)
 
 
-class ProviderHost:
+class ProviderHost(HostProcess):
     """One provider process, as the engine starts for one ``pulumi up``/``preview``/``refresh``/``destroy``."""
 
     def __init__(self, *, env: Mapping[str, str] | None = None, cwd: str | None = None) -> None:
+        super().__init__()
         # With no ``env``, credential variables are left out: tests must prove the Configure path.
         self._env = host_environment(project=PROJECT, stack=STACK, env=env)
         self._cwd = cwd
         self.output = Output()
         self.calls: list[tuple[str, str]] = []
         self._lock = threading.Lock()
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._channel: grpc.Channel | None = None
-        self._stub: Any = None
 
     # --- process ------------------------------------------------------------------------------------------
 
@@ -161,29 +157,8 @@ class ProviderHost:
         assert self._proc.stdout is not None and self._proc.stderr is not None
         drain(self._proc.stderr, self.output.stderr)
         drain(self._proc.stdout, self.output.stdout)
-        try:
-            self._channel, self._stub = connect(port)
-        except BaseException:
-            self.close()  # never leave a host process behind
-            raise
+        self._connect(port)
         return self
-
-    def close(self) -> None:
-        if self._channel is not None:
-            self._channel.close()
-        if self._proc is not None:
-            stop_process(self._proc)
-
-    def __enter__(self) -> ProviderHost:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def pid(self) -> int:
-        assert self._proc is not None
-        return self._proc.pid
 
     # --- raw calls ----------------------------------------------------------------------------------------
 

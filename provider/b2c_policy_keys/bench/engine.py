@@ -10,13 +10,12 @@ that stop a run. Calls may be made from several threads at once; the host itself
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import grpc
 from google.protobuf import empty_pb2
@@ -27,9 +26,9 @@ from b2c_policy_keys.bench import protocol
 from b2c_policy_keys.bench.protocol import (
     RPC_TIMEOUT_S,
     SECRET_CONFIG_KEYS,
+    HostProcess,
     check_request,
     config_struct,
-    connect,
     create_request,
     delete_request,
     diff_request,
@@ -38,7 +37,6 @@ from b2c_policy_keys.bench.protocol import (
     plain,
     read_request,
     start_process,
-    stop_process,
     type_token,
     update_request,
 )
@@ -81,47 +79,24 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class EngineHost:
+class EngineHost(HostProcess):
     """One provider host process, driven as the engine drives it for one ``pulumi up``/``refresh``/``destroy``."""
 
     def __init__(self) -> None:
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._channel: grpc.Channel | None = None
-        self._stub: Any = None
+        super().__init__()
         self._stderr: list[str] = []
         self._pickles: dict[type, str] = {}
         self._pickles_lock = threading.Lock()
         self.port_line_seconds = 0.0
 
-    def start(self) -> EngineHost:
+    def start(self) -> Self:
         started = time.perf_counter()
         self._proc, port = start_process(host_environment())
         self.port_line_seconds = time.perf_counter() - started
         assert self._proc.stderr is not None
         drain(self._proc.stderr, self._stderr)
-        try:
-            self._channel, self._stub = connect(port)
-        except BaseException:
-            self.close()  # never leave a host process behind
-            raise
+        self._connect(port)
         return self
-
-    def close(self) -> None:
-        if self._channel is not None:
-            self._channel.close()
-        if self._proc is not None:
-            stop_process(self._proc)
-
-    def __enter__(self) -> EngineHost:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def pid(self) -> int:
-        assert self._proc is not None
-        return self._proc.pid
 
     def peak_rss_kib(self) -> int:
         """``VmHWM`` of the host: the most resident memory it has had so far."""

@@ -3,8 +3,9 @@
 Two drivers start ``python -m pulumi.dynamic`` and speak gRPC to it as the engine does: the benchmark's
 (``b2c_policy_keys.bench.engine``) and the test harness (``tests/support/host.py``). The benchmark runs from an
 installed package, without ``tests/``, so what both do identically lives here, once: starting the host and reading its
-port line, the channel and stub, ``__provider`` pickled as ``pulumi.dynamic.Resource`` pickles it, type tokens and
-URNs, the Configure arguments (namespaced keys, secrets wrapped) and the property structs of every request.
+port line, the channel and stub (``HostProcess``), ``__provider`` pickled as ``pulumi.dynamic.Resource`` pickles it,
+type tokens and URNs, the Configure arguments (namespaced keys, secrets wrapped) and the property structs of every
+request.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Mapping
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, Self
 
 import grpc
 from google.protobuf import json_format, struct_pb2
@@ -100,15 +101,43 @@ def drain(stream: IO[bytes], sink: list[str]) -> None:
     threading.Thread(target=pump, daemon=True).start()
 
 
-def connect(port: int) -> tuple[grpc.Channel, Any]:
-    """A channel to the host once it serves, and the ``ResourceProvider`` stub on it."""
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    try:
-        grpc.channel_ready_future(channel).result(timeout=30)
-    except BaseException:
-        channel.close()
-        raise
-    return channel, provider_pb2_grpc.ResourceProviderStub(channel)
+class HostProcess:
+    """A running host and the ``ResourceProvider`` stub to call it; a driver adds ``start`` and the calls."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._channel: grpc.Channel | None = None
+        self._stub: Any = None
+
+    def start(self) -> Self:
+        """Start the host (``start_process``), drain its output, then ``_connect`` to its port."""
+        raise NotImplementedError
+
+    def _connect(self, port: int) -> None:
+        try:
+            self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+            grpc.channel_ready_future(self._channel).result(timeout=30)
+        except BaseException:
+            self.close()  # never leave a host process behind
+            raise
+        self._stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+        if self._proc is not None:
+            stop_process(self._proc)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
 
 
 # --- names and the provider ---------------------------------------------------------------------------------------
