@@ -19,7 +19,7 @@ from pulumi_passphrase import read_stack_file
 
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.graph import client_for, resolve_settings
-from support.host import graph_requests
+from support.host import emulator_config, graph_requests
 from support.mocks import ProviderMocks, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,18 +180,8 @@ def template_stack(stack: str, emu: Emulator, facebook_secret: str) -> tuple[dic
     """The committed template for ``stack``, filled in as its README steps say (`pulumi config set ...`)."""
     config, secret_keys = read_stack_file(STACKS / f"Pulumi.{stack}.yaml")
     assert config["b2c:tenantId"] == f"REPLACE-WITH-{stack.upper()}-TENANT-ID"
-    config.update(
-        {
-            "b2c:tenantId": emu.tenant_id,
-            "b2c:clientId": emu.client_id,
-            "b2c:clientSecret": emu.client_secret,
-            # One process runs both stacks here, so each stack points at its emulator through config, not env.
-            "b2c:graphUrl": emu.graph_url,
-            "b2c:authorityHost": emu.authority_host,
-            "b2c:caBundle": str(emu.ca_bundle),
-            f"{PROJECT}:facebookSecret": facebook_secret,
-        }
-    )
+    # One process runs both stacks here, so each stack points at its emulator through config, not env.
+    config.update({**emulator_config(emu), f"{PROJECT}:facebookSecret": facebook_secret})
     return config, [*secret_keys, "b2c:clientSecret", f"{PROJECT}:facebookSecret"]
 
 

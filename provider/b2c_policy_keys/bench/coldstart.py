@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from b2c_policy_keys.bench.engine import EngineHost, emulator_config, start_process, stop_process, type_token
+from b2c_policy_keys.bench.engine import EngineHost, host_environment
 from b2c_policy_keys.bench.overhead import bare_session, bare_token
+from b2c_policy_keys.bench.protocol import emulator_config, start_process, stop_process, type_token
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def compile_package() -> None:
 
 def _floor(emu: Any, name: str) -> tuple[float, float]:
     started = time.perf_counter()
-    proc, _port = start_process()
+    proc, _port = start_process(host_environment())
     try:
         port_line = time.perf_counter() - started
         with bare_session(emu) as session:

@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from b2c_policy_keys.bench.engine import EngineHost, emulator_config
+from b2c_policy_keys.bench.engine import EngineHost
+from b2c_policy_keys.bench.protocol import emulator_config
 
 EXPIRES = "2099-12-31T23:59:59Z"
 PFX_PASSWORD = "bench-pfx-Pa55"  # noqa: S105 (protects a throwaway PFX made for this run)

@@ -15,7 +15,8 @@ from typing import Any
 
 import requests
 
-from b2c_policy_keys.bench.engine import EngineHost, emulator_config
+from b2c_policy_keys.bench.engine import EngineHost
+from b2c_policy_keys.bench.protocol import emulator_config
 
 SCOPE = "https://graph.microsoft.com/.default"
 

@@ -20,8 +20,9 @@ from b2c_policy_keys.bench.coldstart import (
     measure_imports,
 )
 from b2c_policy_keys.bench.counts import Count, measure_counts
-from b2c_policy_keys.bench.engine import EngineHost, emulator_config
+from b2c_policy_keys.bench.engine import EngineHost
 from b2c_policy_keys.bench.overhead import Overhead, measure_overhead
+from b2c_policy_keys.bench.protocol import emulator_config
 from b2c_policy_keys.bench.report import Report, Section, markdown, print_report
 from b2c_policy_keys.bench.scale import CONCURRENCY, Step, measure_scale
 from b2c_policy_keys.bench.service import EmulatorProcess

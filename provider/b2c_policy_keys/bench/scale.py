@@ -19,8 +19,9 @@ from functools import partial
 from typing import Any
 
 from b2c_policy_keys.bench.counts import graph_requests, token_requests
-from b2c_policy_keys.bench.engine import EngineHost, Resource, emulator_config, process_cpu_seconds
+from b2c_policy_keys.bench.engine import EngineHost, Resource, process_cpu_seconds
 from b2c_policy_keys.bench.overhead import bare_session, bare_token
+from b2c_policy_keys.bench.protocol import emulator_config
 
 CONCURRENCY = 4
 KEY_TYPE = "pulumi-python:dynamic/b2c:SecretKey"
