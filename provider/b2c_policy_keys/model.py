@@ -178,7 +178,7 @@ class Key:
             use=str(body.get("use") or ""),
             nbf=_optional_int(body.get("nbf")),
             exp=_optional_int(body.get("exp")),
-            # Older answers carry no status; the key is then enabled (undocumented, see README).
+            # Older answers carry no status; the key is then enabled (undocumented, see docs/emulator.md).
             status=str(status) if status else "enabled",
             n=body.get("n") or None,
             e=body.get("e") or None,

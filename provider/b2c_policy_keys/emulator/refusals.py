@@ -1,6 +1,6 @@
 """Every error the emulated Graph answers with: status, code and message, worded as the reference records them.
 
-Statuses the reference leaves undocumented are the choices listed in the README's emulator-behaviour table.
+Statuses the reference leaves undocumented are the choices listed in docs/emulator.md's behaviour table.
 """
 
 from __future__ import annotations
