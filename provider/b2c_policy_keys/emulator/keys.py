@@ -85,6 +85,7 @@ def check_use(value: object) -> str:
 
 
 def _check_moment(name: str, value: object) -> int | None:
+    # NumericDate seconds (doc: trustFrameworkKey); refusing milliseconds and fractions with 90215 is chosen.
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or int(value) != value:
@@ -107,7 +108,7 @@ def check_validity(body: Mapping[str, Any], now: int, where: Container) -> tuple
 
 
 def check_family(keys: Sequence[Mapping[str, Any]]) -> None:
-    """One key type and one use per key set."""
+    """One key type and one use per key set (doc: catalogue codes 95032 and 95042)."""
     if len({k["kty"] for k in keys}) > 1:
         raise refusals.mixed_types()
     if len({k["use"] for k in keys}) > 1:

@@ -36,6 +36,7 @@ class Refusal(Exception):
 
 
 def segment_not_found(segment: str) -> Refusal:
+    # Graph's own answer for a path it cannot resolve (the reference, "Where it lives").
     return Refusal(400, "BadRequest", f"Resource not found for the segment '{segment}'.")
 
 
@@ -72,6 +73,7 @@ def method_not_supported(method: str) -> Refusal:
 
 
 def malformed_json() -> Refusal:
+    # Graph's text for an unreadable payload (chosen: the reference records none for key sets).
     return Refusal(
         400,
         "BadRequest",
@@ -85,16 +87,19 @@ def permission_denied(*, write: bool) -> Refusal:
 
 
 def keyset_field_invalid() -> Refusal:
+    # observed: what the official .NET SDK met for @odata.type in the body (the reference, "Semantics").
     return Refusal(
         400, "AADB2C", "The 'keySet' field is invalid in request. Please check the request body and parameters."
     )
 
 
 def invalid_keyset_id(keyset_id: str, problems: list[str]) -> Refusal:
+    # chosen: name rules and message are undocumented (docs/emulator.md).
     return Refusal(400, "AADB2C", f"The key set id '{keyset_id}' is invalid: it {'; it '.join(problems)}.")
 
 
 def already_exists(keyset_id: str) -> Refusal:
+    # doc (catalogue) text; the 409 is chosen.
     return Refusal(
         409, "AADB2C95028", f"Can't create trustframework key set with name '{keyset_id}' because it already exists."
     )
@@ -121,18 +126,22 @@ def key_not_found(keyset_id: str, kid: str) -> Refusal:
 
 
 def kid_in_payload() -> Refusal:
+    # doc (catalogue)
     return Refusal(400, "AADB2C95059", "One of the keys in the payload has 'kid' which is not empty.")
 
 
 def mixed_types() -> Refusal:
+    # doc (catalogue)
     return Refusal(400, "AADB2C95032", "One can't mix RSA and Oct types in one key set.")
 
 
 def mixed_uses() -> Refusal:
+    # doc (catalogue)
     return Refusal(400, "AADB2C95042", "One can't mix signature and encryption usage in one key set.")
 
 
 def concurrent_write() -> Refusal:
+    # doc (catalogue) text; the 409 is chosen.
     return Refusal(
         409,
         "AADB2C95053",
@@ -205,6 +214,7 @@ def missing_parameter(name: str) -> Refusal:
 
 
 def no_valid_key(keyset_id: str, tenant: str) -> Refusal:
+    # doc (catalogue: the runtime code); that getActiveKey answers it, with 400, is chosen.
     return Refusal(
         400,
         "AADB2C90019",
