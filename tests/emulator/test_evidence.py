@@ -196,3 +196,29 @@ def test_put_is_the_replace_verb_and_patch_changes_nothing(api: Api) -> None:
     assert api.keys(keyset) == []
     assert api.call("PUT", f"{KEYSETS}/{keyset}", {"keys": [{"kty": "oct", "use": "sig", "k": "YQ"}]}).status == 200
     assert len(api.keys(keyset)) == 1
+
+
+# --- secrets in the new messages ----------------------------------------------------------------------------
+
+SECRET = "s3cret-Value_that-must-never-echo"
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        ("POST", "/uploadSecret", {"use": "both", "k": SECRET}),
+        ("POST", "/uploadSecret", {"use": "sig", "k": SECRET, "exp": 1_000_000}),
+        ("POST", "/uploadSecret", {"use": "sig", "k": SECRET, "nbf": "soon"}),
+        ("PUT", "", {"keys": [{"kty": "oct", "use": "sig", "k": SECRET + "!"}]}),
+        ("PUT", "", {"keys": [{"use": "sig", "k": SECRET}]}),
+        ("PUT", "", {"keys": [{"kty": "oct", "use": "sig", "k": SECRET, "exp": 1_000_000}]}),
+        ("GET", "/uploadSecret", {"use": "sig", "k": SECRET}),
+    ],
+)
+def test_no_refusal_echoes_the_secret(api: Api, method: str, suffix: str, body: dict[str, Any]) -> None:
+    keyset = api.create("noecho")
+    reply = api.call(method, f"{KEYSETS}/{keyset}{suffix}", body)
+    assert reply.status >= 400
+    dumped = json.dumps(reply.body)
+    assert SECRET not in dumped and SECRET.lower() not in dumped.lower()
+    assert api.keys(keyset) == []
