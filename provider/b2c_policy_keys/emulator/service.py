@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote
 
 from b2c_policy_keys import certificates
 from b2c_policy_keys.emulator import keys, refusals
+from b2c_policy_keys.emulator import query as odata_query
 from b2c_policy_keys.emulator.envelope import RequestIds, error_body
 from b2c_policy_keys.emulator.principal import Principal
 from b2c_policy_keys.emulator.refusals import Refusal
@@ -60,10 +61,6 @@ _ALLOWED = {
     "keys": ("GET",),
     "key": ("GET", "PATCH"),
 }
-#: The query options each GET route implements ($skiptoken only as our own nextLink writes it); any other ``$``
-#: option is refused rather than ignored (chosen, docs/emulator.md). Options without ``$`` are ignored, as Graph does.
-_QUERY_OPTIONS = {"collection": frozenset({"$top", "$skiptoken", "$select"}), "keyset": frozenset({"$select"})}
-_KEYSET_PROPERTIES = ("id", "keys")
 
 
 def _odata_literal(text: str) -> str:
@@ -113,27 +110,6 @@ def _route(path: str) -> _Route:
     if action is None or len(tail) != 1:
         raise refusals.segment_not_found(tail[0] if action is None else tail[1])
     return _Route("action", version, keyset_id, action=action)
-
-
-def _query_params(query: str | Mapping[str, str]) -> dict[str, str]:
-    """The query as a mapping, ``$`` option names lower-cased (OData system query options are case-insensitive)."""
-    if isinstance(query, str):
-        pairs = {name: values[-1] for name, values in parse_qs(query, keep_blank_values=True).items()}
-    else:
-        pairs = dict(query)
-    return {(name.lower() if name.startswith("$") else name): value for name, value in pairs.items()}
-
-
-def _selection(params: Mapping[str, str]) -> list[str] | None:
-    """``$select`` of a key set: the named properties in the entity's order; None when not given."""
-    if "$select" not in params:
-        return None
-    wanted = [name.strip() for name in params["$select"].split(",") if name.strip()]
-    for name in wanted:
-        if name.lower() not in _KEYSET_PROPERTIES:
-            raise refusals.unknown_property(name, "trustFrameworkKeySet")
-    lowered = {name.lower() for name in wanted}
-    return [name for name in _KEYSET_PROPERTIES if name in lowered] or list(_KEYSET_PROPERTIES)
 
 
 class GraphService:
@@ -262,22 +238,19 @@ class GraphService:
     # --- reads ---------------------------------------------------------------------------------------------------
 
     def _read(self, route: _Route, query: str | Mapping[str, str]) -> Reply:
-        params = _query_params(query)
-        implemented = _QUERY_OPTIONS.get(route.kind, frozenset())
-        for name in params:
-            if name.startswith("$") and name.lower() not in implemented:
-                raise refusals.query_option_not_allowed(name)
+        params = odata_query.parse(query)
+        odata_query.check(params, route.kind)
         if route.kind == "count":
             raise refusals.query_option_not_allowed("$count")  # the /$count segment, refused like the option
         if route.kind == "collection":
             return self._list(route.version, params)
         stored = self._existing(route.keyset_id)
         if route.kind == "keyset":
-            selected = _selection(params)
+            selected = odata_query.selection(params)
             body = self._keyset_body(route.version, stored)
             if selected is None:
                 return Reply(200, body)
-            fragment = f"trustFramework/keySets({','.join(selected)})/$entity"
+            fragment = f"trustFramework/keySets{odata_query.context_suffix(selected)}/$entity"
             entity = {name: body[name] for name in selected}
             return Reply(200, {"@odata.context": self._context(route.version, fragment), **entity})
         if route.kind == "keys":
@@ -300,7 +273,7 @@ class GraphService:
         return Reply(200, self._key_body(route.version, raw))
 
     def _list(self, version: str, params: Mapping[str, str]) -> Reply:
-        selected = _selection(params)
+        selected = odata_query.selection(params)
         top = DEFAULT_PAGE_SIZE
         if "$top" in params:
             text = params["$top"]
@@ -315,10 +288,9 @@ class GraphService:
             after = int(token)
         page = self._store.page(after, top + 1)
         entities = [self._keyset_entity(s) for s in page[:top]]
-        fragment = "trustFramework/keySets"
         if selected is not None:
             entities = [{name: entity[name] for name in selected} for entity in entities]
-            fragment += f"({','.join(selected)})"
+        fragment = "trustFramework/keySets" + odata_query.context_suffix(selected)
         body: dict[str, Any] = {"@odata.context": self._context(version, fragment), "value": entities}
         if len(page) > top:
             link = f"{self._graph_url}/{version}/trustFramework/keySets?$top={top}&$skiptoken={page[top - 1].seq}"
