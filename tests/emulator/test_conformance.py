@@ -143,6 +143,17 @@ def test_list_pages_through_next_links(graph: Graph) -> None:
     expect_error(graph.call("GET", KEYSETS, **{"$top": "0"}), 400, "BadRequest")
 
 
+def test_query_options_over_https_are_applied_or_refused(graph: Graph) -> None:
+    """The shell hands the query to the rules: $select applied, $filter refused (Graph-level: no correlationId)."""
+    graph.create("q1")
+    graph.create("q2")
+    selected = graph.call("GET", KEYSETS, **{"$select": "id", "$top": "1"}).json()
+    assert selected["value"] == [{"id": "B2C_1A_q1"}]
+    assert graph.call("GET", selected["@odata.nextLink"]).json()["value"] == [{"id": "B2C_1A_q2"}]
+    message = expect_error(graph.call("GET", KEYSETS, **{"$filter": "id eq 'B2C_1A_q1'"}), 400, "BadRequest")
+    assert message.startswith("Query option 'Filter' is not allowed.")
+
+
 def test_generate_key_answers_like_the_docs_example(graph: Graph) -> None:
     keyset = graph.create("gen")
     now = now_epoch()
