@@ -4,6 +4,8 @@ Steps run in this order and each sends one request, so a record has one entry pe
 name. A step that needs what an earlier one made (a key set, a kid) raises Skip when it is missing. Key sets:
 ``Rsa`` (RSA, sig: generateKey, certificates, getActiveKey, keys_v2, mixing, the read-only app) and ``Oct`` (oct,
 sig: generateKey, uploadSecret, PUT, delete and ``.bak``); ``Missing`` and ``ReadOnly`` are never meant to exist.
+Every step that sends POST, PUT, PATCH or DELETE is a ``write``: a read-only main credential skips it, because what
+it might create could not be cleaned up, even when the read-only app is the one sending it.
 """
 
 from __future__ import annotations
@@ -208,7 +210,7 @@ STEPS: list[Step] = [
     Step("uploadPkcs12", upload_pkcs12, write=True),
     Step("get", get_keyset),
     Step("getActiveKey.get", get_active_key),
-    Step("getActiveKey.post", get_active_key_by_post),
+    Step("getActiveKey.post", get_active_key_by_post, write=True),
     Step("keys_v2.get", keys_v2_get),
     Step("keys_v2.patch", keys_v2_patch, write=True),
     Step("keys_v2.collection", keys_v2_collection),
@@ -224,11 +226,11 @@ STEPS: list[Step] = [
     Step("readonly.getActiveKey", readonly_get_active_key, read_only_app=True),
     Step("readonly.keys_v2.get", readonly_keys_v2_get, read_only_app=True),
     Step("readonly.keys_v2.collection", readonly_keys_v2_collection, read_only_app=True),
-    Step("readonly.create", readonly_create, read_only_app=True),
-    Step("readonly.generateKey", readonly_generate, read_only_app=True),
-    Step("readonly.keys_v2.patch", readonly_keys_v2_patch, read_only_app=True),
-    Step("readonly.put", readonly_put, read_only_app=True),
-    Step("readonly.delete", readonly_delete, read_only_app=True),
+    Step("readonly.create", readonly_create, read_only_app=True, write=True),
+    Step("readonly.generateKey", readonly_generate, read_only_app=True, write=True),
+    Step("readonly.keys_v2.patch", readonly_keys_v2_patch, read_only_app=True, write=True),
+    Step("readonly.put", readonly_put, read_only_app=True, write=True),
+    Step("readonly.delete", readonly_delete, read_only_app=True, write=True),
     Step("delete", delete_oct, write=True),
     Step("get.bak", get_bak),
     Step("delete.bak", delete_bak, write=True),
