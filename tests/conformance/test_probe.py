@@ -12,7 +12,7 @@ import pytest
 from b2c_policy_keys.cli import main
 from b2c_policy_keys.conformance import Record, Scope, ScopeError
 from b2c_policy_keys.conformance.caller import Caller, Reply
-from b2c_policy_keys.conformance.probe import Probe, Target
+from b2c_policy_keys.conformance.probe import Probe, Step, Target
 from b2c_policy_keys.conformance.script import STEPS
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.graph import resolve_settings
@@ -190,3 +190,40 @@ def test_a_record_holds_no_secret_token_kid_tenant_or_client_id(emulator: Emulat
     assert not GUID.search(text) and not JWT.search(text)
     assert f"{PREFIX}Rsa" not in text and "f00d42" not in text  # key set names are placeholders
     assert "127.0.0.1" not in text  # the Graph root is a placeholder too
+
+
+def _settings(emu: Emulator) -> Any:
+    config = {
+        "b2c:tenantId": emu.tenant_id,
+        "b2c:clientId": emu.client_id,
+        "b2c:clientSecret": emu.client_secret,
+        "b2c:graphUrl": emu.graph_url,
+        "b2c:authorityHost": emu.authority_host,
+        "b2c:caBundle": str(emu.ca_bundle),
+    }
+    return resolve_settings(config.get, {})
+
+
+def test_an_unexpected_error_stops_the_script_but_cleans_up_and_keeps_the_record(emulator: Emulator) -> None:
+    def boom(probe: Probe) -> None:
+        raise RuntimeError(f"a bug near {probe.ctx['rsa']}")
+
+    steps = [STEPS[0], Step("boom", boom), STEPS[1]]
+    probe = Probe(Target("emulator", Caller(_settings(emulator))), Scope(PREFIX), run_token="0badc0")
+    record = probe.run(steps)
+
+    assert probe.error == "RuntimeError: a bug near {0}"  # the key set id is a placeholder even here
+    assert [entry.step for entry in record.entries] == ["create"]
+    assert [item["step"] for item in record.not_done] == ["boom", "create.duplicate"]
+    assert not record.complete and record.cleanup == {"deleted": 2, "left": 0}
+    assert with_prefix(emulator) == []
+
+
+def test_a_throttled_call_is_waited_out_and_noted(emulator: Emulator, tmp_path: Path) -> None:
+    """A B2C 429 (emulator fault, Retry-After 0) on getActiveKey: the answer recorded is the one after the wait."""
+    emulator.add_fault(method="GET", path_regex="getActiveKey$", kind="status", status=429, retry_after=0, count=1)
+    out = tmp_path / "record.json"
+    assert main(probe_args(write_line(emulator, tmp_path), out)) == 0
+    record = Record.load(out)
+    assert record.notes == [{"step": "getActiveKey.missing", "note": "throttled 1 time(s), waited"}]
+    assert {entry.step: entry.code for entry in record.entries}["getActiveKey.missing"] == "AADB2C90073"

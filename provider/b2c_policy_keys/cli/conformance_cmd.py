@@ -33,7 +33,7 @@ from b2c_policy_keys.graph import Settings
 #: ``--emulator`` without a path: a fresh in-memory emulator in this process, stopped after the run.
 FRESH_EMULATOR = ":fresh:"
 READ_ONLY_SECRET_ENV = "B2C_PROBE_READONLY_CLIENT_SECRET"  # noqa: S105 - a variable name
-EXIT_OK, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -152,6 +152,9 @@ def run(args: argparse.Namespace) -> int:
     )
     for item in record.not_done:
         print(f"  not done: {item['step']}: {item['reason']}", file=sys.stderr)
+    if probe.error is not None:
+        print(f"b2c-keys: error: the probe stopped early: {probe.error}", file=sys.stderr)
+        return EXIT_ERROR
     if probe.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if record.complete else EXIT_PARTIAL

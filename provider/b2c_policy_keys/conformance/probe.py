@@ -72,6 +72,9 @@ class Probe:
         )
         self.record = Record(target=self.target.kind, read_only_app=self.target.read_only is not None)
         self._cleaned = False
+        #: Set by ``run``: stopped by Ctrl-C/SIGTERM; stopped by an unexpected error (its redacted text).
+        self.interrupted = False
+        self.error: str | None = None
         self._step = ""
         self._caller: Caller = self.target.main
 
@@ -97,7 +100,7 @@ class Probe:
         self._learn(reply.json)
         self.record.entries.append(self._entry(method, template, reply))
         if reply.throttled:
-            self.record.not_done.append({"step": self._step, "reason": f"throttled {reply.throttled} time(s), waited"})
+            self.record.notes.append({"step": self._step, "note": f"throttled {reply.throttled} time(s), waited"})
         return reply
 
     def _path(self, method: str, template: str, keyset: str | None, kid: str | None, body: Any) -> str:
@@ -155,8 +158,11 @@ class Probe:
     # --- the script ---------------------------------------------------------------------------------------
 
     def run(self, steps: list[Step]) -> Record:
-        """Run ``steps`` in order, then clean up; the record says what did not run, also after an interrupt."""
-        self.interrupted = False
+        """Run ``steps`` in order, then clean up; the record says what did not run, also after an interrupt.
+
+        A failed call is recorded and the script goes on; anything else that goes wrong stops the script (named in
+        ``error``, never raised) so the record of what ran is still written.
+        """
         index = 0
         with _signals_raise_interrupt():
             atexit.register(self.cleanup)
@@ -170,10 +176,11 @@ class Probe:
             except KeyboardInterrupt:
                 self.interrupted = True
                 print("interrupted: cleaning up", file=self.out, flush=True)
-                done = {item["step"] for item in self.record.not_done} | {e.step for e in self.record.entries}
-                for rest in steps[index:]:
-                    if rest.name not in done:
-                        self._not_done(rest.name, "interrupted")
+                self._not_done_from(steps[index:], "interrupted")
+            except Exception as error:
+                self.error = self.redactor.template(f"{type(error).__name__}: {error}")
+                print(f"the probe stopped ({self.error}): cleaning up", file=self.out, flush=True)
+                self._not_done_from(steps[index:], f"the probe stopped: {self.error}")
             finally:
                 self.cleanup()
                 atexit.unregister(self.cleanup)
@@ -214,6 +221,12 @@ class Probe:
 
     def _not_done(self, step: str, reason: str) -> None:
         self.record.not_done.append({"step": step, "reason": reason})
+
+    def _not_done_from(self, steps: list[Step], reason: str) -> None:
+        done = {item["step"] for item in self.record.not_done} | {entry.step for entry in self.record.entries}
+        for step in steps:
+            if step.name not in done:
+                self._not_done(step.name, reason)
 
     # --- cleanup ------------------------------------------------------------------------------------------
 

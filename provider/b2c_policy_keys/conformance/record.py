@@ -32,13 +32,15 @@ class Entry:
 
 @dataclass
 class Record:
-    """``target`` is ``emulator`` or ``tenant``; ``not_done`` names each step that did not run and why."""
+    """``target`` is ``emulator`` or ``tenant``; ``not_done`` names each step that did not run and why; ``notes``
+    what happened on the way (a throttled call waited out)."""
 
     target: str
     read_only_app: bool = False
     complete: bool = False
     entries: list[Entry] = field(default_factory=list)
     not_done: list[dict[str, str]] = field(default_factory=list)
+    notes: list[dict[str, str]] = field(default_factory=list)
     cleanup: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -48,6 +50,7 @@ class Record:
             "read_only_app": self.read_only_app,
             "complete": self.complete,
             "not_done": self.not_done,
+            "notes": self.notes,
             "cleanup": self.cleanup,
             "entries": [asdict(entry) for entry in self.entries],
         }
@@ -70,6 +73,7 @@ class Record:
             complete=bool(data.get("complete", False)),
             entries=entries,
             not_done=list(data.get("not_done", [])),
+            notes=list(data.get("notes", [])),
             cleanup=dict(data.get("cleanup", {})),
         )
 
