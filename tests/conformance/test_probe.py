@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -227,3 +228,26 @@ def test_a_throttled_call_is_waited_out_and_noted(emulator: Emulator, tmp_path: 
     record = Record.load(out)
     assert record.notes == [{"step": "getActiveKey.missing", "note": "throttled 1 time(s), waited"}]
     assert {entry.step: entry.code for entry in record.entries}["getActiveKey.missing"] == "AADB2C90073"
+
+
+@pytest.mark.parametrize(("failures", "left"), [(1, 0), (None, 1)])
+def test_cleanup_deletes_again_what_is_still_there_and_names_what_stays(
+    emulator: Emulator, failures: int | None, left: int
+) -> None:
+    """The first DELETE (or every DELETE) of the set fails with a 500 (emulator fault): a later round retries."""
+    fault: dict[str, Any] = {"method": "DELETE", "path_regex": "Rsa0ddba1$", "kind": "status", "status": 500}
+    if failures is not None:
+        fault["count"] = failures
+    emulator.add_fault(**fault)
+    out = io.StringIO()
+    probe = Probe(
+        Target("emulator", Caller(_settings(emulator))), Scope(PREFIX), run_token="0ddba1", out=out, cleanup_wait_s=0
+    )
+    record = probe.run([STEPS[0]])
+
+    assert record.cleanup["left"] == left
+    assert (f"could not delete B2C_1A_{PREFIX}Rsa0ddba1" in out.getvalue()) == bool(left)
+    assert record.complete == (left == 0)
+    emulator.clear_faults()
+    remaining = with_prefix(emulator)
+    assert len(remaining) == left  # when every delete fails the set stays (and no .bak is ever made)

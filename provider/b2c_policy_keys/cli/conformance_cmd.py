@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--prefix", help="scratch key set name prefix, letters and digits (e.g. ConfProbe)")
     parser.add_argument("--yes", action="store_true", help="confirm: create and delete key sets under the prefix")
     parser.add_argument(
-        "--out", default="conformance-record.json", metavar="FILE", help="record (default: %(default)s)"
+        "--out", default="conformance-record.json", metavar="FILE", help="the record to write (default: %(default)s)"
     )
     parser.add_argument("--read-only-client-id", metavar="ID", help="an app with only TrustFrameworkKeySet.Read.All")
     parser.add_argument(

@@ -12,6 +12,7 @@ import contextlib
 import signal
 import sys
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,9 @@ COLLECTION = "/trustFramework/keySets"
 KEPT_HEADERS = ("Content-Type", "Location", "Retry-After", "WWW-Authenticate")
 #: Not found, whatever the status (reference, "Not found").
 NOT_FOUND_CODE = "AADB2C90073"
+#: Cleanup rounds, and the wait between them, for a ``.bak`` the service makes after answering the delete.
+CLEANUP_ROUNDS = 3
+CLEANUP_WAIT_S = 2.0
 
 
 class Skip(Exception):
@@ -65,6 +69,7 @@ class Probe:
     out: TextIO = field(default_factory=lambda: sys.stderr)
     ctx: dict[str, Any] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
+    cleanup_wait_s: float = CLEANUP_WAIT_S
 
     def __post_init__(self) -> None:
         self.redactor = Redactor(
@@ -231,34 +236,54 @@ class Probe:
     # --- cleanup ------------------------------------------------------------------------------------------
 
     def cleanup(self) -> None:
-        """Delete every key set this run created (or may have), and its ``.bak``; count what could not go."""
+        """Delete every key set this run created (or may have), then its ``.bak``; check, and count what stays.
+
+        The ``.bak`` of a set may appear only after its delete has been answered, so what still exists is deleted
+        again, a few rounds apart, before it is reported (by name, to stderr) as left.
+        """
         if self._cleaned:
             return
         self._cleaned = True
-        deleted = left = 0
+        victims = [victim for keyset in reversed(self.created) for victim in (keyset, keyset + ".bak")]
+        deleted, remaining = 0, list(victims)
         with _signals_ignored():
-            for keyset in reversed(self.created):
-                for victim in (keyset, keyset + ".bak"):
-                    outcome = self._delete_quietly(victim)
-                    deleted += outcome == "deleted"
-                    if outcome == "left":
-                        left += 1
-                        print(f"cleanup: could not delete {victim}: delete it by hand", file=self.out, flush=True)
-        self.record.cleanup = {"deleted": deleted, "left": left}
-        if left:
+            for round_ in range(CLEANUP_ROUNDS):
+                if round_:
+                    time.sleep(self.cleanup_wait_s)
+                deleted += sum(self._delete_quietly(victim) == "deleted" for victim in remaining)
+                # All of them again: deleting a set late makes its .bak, checked absent a round before.
+                remaining = [victim for victim in victims if self._still_there(victim)]
+                if not remaining:
+                    break
+        for victim in remaining:
+            print(f"cleanup: could not delete {victim}: delete it by hand", file=self.out, flush=True)
+        self.record.cleanup = {"deleted": deleted, "left": len(remaining)}
+        if remaining:
             self.record.complete = False
 
+    def _keyset_path(self, keyset: str) -> str:
+        return f"{COLLECTION}/{urllib.parse.quote(self.scope.check(keyset), safe='')}"
+
     def _delete_quietly(self, keyset: str) -> str:
-        path = f"{COLLECTION}/{urllib.parse.quote(self.scope.check(keyset), safe='')}"
         try:
-            reply = self.target.main.send("DELETE", path)
+            reply = self.target.main.send("DELETE", self._keyset_path(keyset))
         except (B2CKeysError, requests.RequestException):
-            return "left"
-        if reply.status == 204:
-            return "deleted"
-        error = reply.json.get("error") if isinstance(reply.json, dict) else None
-        code = error.get("code") if isinstance(error, dict) else None
-        return "gone" if reply.status == 404 or code == NOT_FOUND_CODE else "left"
+            return "failed"
+        return "deleted" if reply.status == 204 else "gone" if _not_found(reply) else "failed"
+
+    def _still_there(self, keyset: str) -> bool:
+        """Whether ``keyset`` may still exist: only a not-found answer says it does not."""
+        try:
+            return not _not_found(self.target.main.send("GET", self._keyset_path(keyset)))
+        except (B2CKeysError, requests.RequestException):
+            return True
+
+
+def _not_found(reply: Reply) -> bool:
+    """A 404, or any status carrying AADB2C90073 (reference, "Not found": the service uses both)."""
+    error = reply.json.get("error") if isinstance(reply.json, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return reply.status == 404 or code == NOT_FOUND_CODE
 
 
 def _header(headers: dict[str, str], name: str) -> str | None:
