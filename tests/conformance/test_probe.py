@@ -81,6 +81,8 @@ def test_a_request_outside_the_prefix_is_never_sent(emulator: Emulator) -> None:
         probe.call("DELETE", "/trustFramework/keySets/{keySet}", keyset="B2C_1A_TokenSigningKeyContainer")
     with pytest.raises(ScopeError):
         probe.call("POST", "/trustFramework/keySets", body={"id": "Other"})
+    with pytest.raises(ScopeError):
+        probe.call("GET", "/trustFramework/keySets/$count")
     assert not [entry for entry in emulator.requests_log() if entry["path"].startswith("/beta/")]
 
 

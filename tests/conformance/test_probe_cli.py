@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from b2c_policy_keys.conformance import Record
 from b2c_policy_keys.conformance.diff import differences
 from b2c_policy_keys.emulator import Emulator
@@ -35,8 +37,11 @@ def test_the_installed_command_records_what_the_committed_record_says(emulator: 
     assert with_prefix(emulator) == []
 
 
-def test_ctrl_c_mid_script_cleans_up_and_still_writes_the_record(emulator: Emulator, tmp_path: Path) -> None:
-    """SIGINT while uploadCertificate is held by a latency fault: the sets made so far are deleted, .bak included."""
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_mid_script_cleans_up_and_still_writes_the_record(
+    emulator: Emulator, tmp_path: Path, signum: signal.Signals
+) -> None:
+    """SIGINT (or SIGTERM) while a latency fault holds uploadCertificate: the sets made so far go, .bak included."""
     emulator.add_fault(method="POST", path_regex="uploadCertificate$", kind="latency", latency_ms=3000, count=1)
     out = tmp_path / "record.json"
     line = write_line(emulator, tmp_path)
@@ -47,7 +52,7 @@ def test_ctrl_c_mid_script_cleans_up_and_still_writes_the_record(emulator: Emula
         if "] uploadCertificate" in progress:
             break
     assert with_prefix(emulator)  # the RSA set exists: there is something to clean up
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     rest = process.stderr.read()
     assert process.wait(timeout=60) == 130, rest
 

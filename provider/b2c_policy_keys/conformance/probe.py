@@ -24,7 +24,7 @@ import requests
 from b2c_policy_keys.conformance.caller import Caller, Reply
 from b2c_policy_keys.conformance.record import Entry, Record
 from b2c_policy_keys.conformance.redact import Redactor
-from b2c_policy_keys.conformance.scope import Scope, full_id
+from b2c_policy_keys.conformance.scope import Scope, ScopeError, full_id
 from b2c_policy_keys.errors import B2CKeysError
 
 COLLECTION = "/trustFramework/keySets"
@@ -63,6 +63,8 @@ class Target:
 
 @dataclass
 class Probe:
+    """One run: ``run(STEPS)`` calls each step, which sends its request through ``call``; then ``cleanup``."""
+
     target: Target
     scope: Scope
     run_token: str
@@ -109,15 +111,15 @@ class Probe:
         return reply
 
     def _path(self, method: str, template: str, keyset: str | None, kid: str | None, body: Any) -> str:
-        if not template.startswith(COLLECTION):
-            raise ValueError(f"the probe only calls {COLLECTION}, not {template}")
+        if template != COLLECTION and not template.startswith(COLLECTION + "/{keySet}"):
+            raise ScopeError(f"the probe only calls {COLLECTION} and one key set under it, not {template}")
         if template == COLLECTION:
             if method != "POST" or not isinstance(body, dict):
                 raise ValueError("the key set collection is only POSTed to (create)")
             created = full_id(self.scope.check(body.get("id")))
             if created not in self.created:
                 self.created.append(created)  # before sending: a lost answer may still have created it
-        elif "{keySet}" in template:
+        else:
             self.scope.check(keyset)
         values = {"keySet": keyset or "", "kid": kid or ""}
         return template.format(**{k: urllib.parse.quote(v, safe="") for k, v in values.items()})
