@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def differences_table(found: list[Difference], a: str, b: str) -> Table:
-    table = Table(title=f"{len(found)} difference(s)", show_lines=False)
+    table = Table(title=f"{len(found)} difference(s)", show_lines=True)
     table.add_column("step", no_wrap=True)
     table.add_column("field", overflow="fold")
     table.add_column(a, overflow="fold")
@@ -174,17 +174,24 @@ def differences_table(found: list[Difference], a: str, b: str) -> Table:
     return table
 
 
+def _console() -> Console:
+    """Wide when piped (a CI log is not 80 columns); the terminal's or ``COLUMNS`` width otherwise."""
+    wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(soft_wrap=False, width=160 if wide else None)
+
+
 def run_diff(args: argparse.Namespace) -> int:
     record_a, record_b = Record.load(args.a), Record.load(args.b)
     found = differences(record_a, record_b)
-    console = Console(soft_wrap=False)
+    console = _console()
     for path, record in ((args.a, record_a), (args.b, record_b)):
         if not record.complete:
             console.print(f"note: {path} is a partial run ({len(record.not_done)} step(s) not done)")
     if not found:
         console.print(f"{args.a} and {args.b} record the same answers ({len(record_a.entries)} calls)")
         return EXIT_OK
-    console.print(differences_table(found, str(args.a), str(args.b)))
+    console.print(f"A = {args.a}\nB = {args.b}")
+    console.print(differences_table(found, "A", "B"))
     return 1
 
 
@@ -194,7 +201,7 @@ def run_baseline(args: argparse.Namespace) -> int:
             f"{args.into} holds no {EMULATOR_RECORD}: pass --into the repository's tests/conformance"
         )
     added, dropped = make_baseline(args.record, args.into)
-    console = Console(soft_wrap=False)
+    console = _console()
     console.print(f"{args.record} is the baseline in {args.into}; {len(added)} new difference(s) to review")
     if added:
         console.print(differences_table(added, "emulator", "tenant"))

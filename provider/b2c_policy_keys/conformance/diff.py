@@ -23,33 +23,30 @@ class Difference:
     b: str
 
 
-def _flatten(value: Any, path: str) -> Iterator[tuple[str, Any]]:
-    if isinstance(value, dict) and value:
-        for key in sorted(value):
-            yield from _flatten(value[key], f"{path}.{key}")
-    elif isinstance(value, list) and value:
-        for index, item in enumerate(value):
-            yield from _flatten(item, f"{path}[{index}]")
-    else:
-        yield path, value
+_MISSING: Any = object()
 
 
 def _text(value: Any) -> str:
-    return ABSENT if value is _MISSING else json.dumps(value, ensure_ascii=False)
+    return ABSENT if value is _MISSING else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-_MISSING: Any = object()
+def _diff(a: Any, b: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
+    """Differing leaves; a subtree only one side has, or two objects with no key in common, is one difference."""
+    if isinstance(a, dict) and isinstance(b, dict) and (set(a) & set(b) or not (a or b)):
+        for key in list(a) + [key for key in b if key not in a]:
+            yield from _diff(a.get(key, _MISSING), b.get(key, _MISSING), f"{path}.{key}")
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for index, (item_a, item_b) in enumerate(zip(a, b, strict=True)):
+            yield from _diff(item_a, item_b, f"{path}[{index}]")
+    elif a is _MISSING or b is _MISSING or a != b:
+        yield path, a, b
 
 
 def _entry_differences(step: str, a: Entry, b: Entry) -> Iterator[Difference]:
     left, right = a.compared(), b.compared()
     for name in COMPARED:
-        flat_a = dict(_flatten(left[name], name))
-        flat_b = dict(_flatten(right[name], name))
-        for path in list(flat_a) + [p for p in flat_b if p not in flat_a]:
-            value_a, value_b = flat_a.get(path, _MISSING), flat_b.get(path, _MISSING)
-            if value_a is _MISSING or value_b is _MISSING or value_a != value_b:
-                yield Difference(step, path, _text(value_a), _text(value_b))
+        for path, value_a, value_b in _diff(left[name], right[name], name):
+            yield Difference(step, path, _text(value_a), _text(value_b))
 
 
 def differences(a: Record, b: Record) -> list[Difference]:
