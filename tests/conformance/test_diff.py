@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from b2c_policy_keys.cli import main
+from b2c_policy_keys.conformance import Entry, Record
 from b2c_policy_keys.conformance.baseline import ALLOWED, EMULATOR_RECORD, TENANT_RECORD, UNREVIEWED
+from b2c_policy_keys.conformance.diff import differences
 from b2c_policy_keys.conformance.redact import Redactor
 
 from .support import COMMITTED
@@ -166,3 +168,20 @@ def test_a_shape_keeps_vocabulary_and_types_not_values() -> None:
 def test_a_record_with_a_sensitive_value_is_not_written() -> None:
     with pytest.raises(ValueError, match="sensitive value of 12 characters"):
         redactor().assert_clean({"message": "oops s3cr3t-value"})
+
+
+def test_an_error_body_against_a_success_body_is_one_row_and_a_changed_leaf_is_its_own() -> None:
+    error = {"error": {"code": "string", "message": "string"}}
+    key = {"kid": "string", "kty": "string=RSA"}
+    a = Record("emulator", entries=[Entry("x", "GET", "/p", 400, "E", "m", {}, error), Entry("y", "GET", "/p", 200,
+               None, None, {"request-id": "present"}, key)])  # fmt: skip
+    b = Record("tenant", entries=[Entry("x", "GET", "/p", 200, None, None, {}, key), Entry("y", "GET", "/p", 200,
+               None, None, {}, {**key, "kty": "string=rsa"})])  # fmt: skip
+    assert [(d.step, d.field) for d in differences(a, b)] == [
+        ("x", "status"),
+        ("x", "code"),
+        ("x", "message"),
+        ("x", "body"),
+        ("y", "headers.request-id"),
+        ("y", "body.kty"),
+    ]

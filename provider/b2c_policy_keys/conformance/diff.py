@@ -31,8 +31,8 @@ def _text(value: Any) -> str:
 
 
 def _diff(a: Any, b: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
-    """Differing leaves; a subtree only one side has, or two objects with no key in common, is one difference."""
-    if isinstance(a, dict) and isinstance(b, dict) and (set(a) & set(b) or not (a or b)):
+    """Differing leaves; a subtree only one side has, or two non-empty objects sharing no key, is one difference."""
+    if isinstance(a, dict) and isinstance(b, dict) and (set(a) & set(b) or not a or not b):
         for key in list(a) + [key for key in b if key not in a]:
             yield from _diff(a.get(key, _MISSING), b.get(key, _MISSING), f"{path}.{key}")
     elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
