@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from b2c_policy_keys.cli import main
 from b2c_policy_keys.cli.conformance_cmd import differences_table
 from b2c_policy_keys.conformance import Record, Scope
 from b2c_policy_keys.conformance.baseline import ALLOWED, TENANT_RECORD, check_redacted, load_allowed
@@ -80,3 +81,11 @@ def test_the_committed_record_is_stable_json() -> None:
     assert record.dumps() == COMMITTED.read_text(encoding="utf-8")
     assert json.loads(record.dumps())["format"] == "b2c-keys-conformance/1"
     assert Path(COMMITTED).name == "emulator-record.json"
+
+
+def test_the_regeneration_command_writes_the_committed_record(tmp_path: Path) -> None:
+    """``--emulator`` alone: a fresh in-memory emulator in the process, the command the docs give to regenerate."""
+    out = tmp_path / "emulator-record.json"
+    assert main(["conformance", "--prefix", "ConfProbe", "--yes", "--emulator", "--out", str(out)]) == 0
+    assert differences(Record.load(COMMITTED), Record.load(out)) == []
+    assert REGENERATE.split()[1:-1] == ["conformance", "--prefix", "ConfProbe", "--yes", "--emulator", "--out"]
