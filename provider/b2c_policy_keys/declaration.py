@@ -18,7 +18,16 @@ from typing import Any
 import yaml  # type: ignore[import-untyped]  # pyyaml ships no stubs; it comes with pulumi
 
 from b2c_policy_keys.errors import ConfigurationError
-from b2c_policy_keys.model import KEY_TYPES, USES, keyset_name_problems, normalise_keyset_id, now_epoch, parse_moment
+from b2c_policy_keys.model import (
+    KEY_TYPES,
+    USES,
+    keyset_key,
+    keyset_name_problems,
+    normalise_keyset_id,
+    normalise_kty,
+    now_epoch,
+    parse_moment,
+)
 
 KINDS = ("generated", "secret", "certificate", "pkcs12")
 
@@ -144,14 +153,14 @@ def parse_declaration(raw: object, *, now: int | None = None) -> tuple[Declarati
         parsed = _parse_entry(index, entry, at, problems)
         if parsed is None:
             continue
-        previous = first_seen.get(parsed.keyset_id)
+        previous = first_seen.get(keyset_key(parsed.keyset_id))
         if previous is not None:
             problems.append(
-                f"{_label(index, parsed.name)}: duplicate key set: '{previous}' already declares {parsed.keyset_id} "
-                f"(names with and without the B2C_1A_ prefix are the same key set)"
+                f"{_label(index, parsed.name)}: duplicate key set: '{previous}' and '{parsed.name}' both name "
+                f"{normalise_keyset_id(previous)} (ids ignore case and the B2C_1A_ prefix): keep one entry"
             )
             continue
-        first_seen[parsed.keyset_id] = parsed.name
+        first_seen[keyset_key(parsed.keyset_id)] = parsed.name
         keysets.append(parsed)
     return Declaration(tuple(keysets)), problems
 
@@ -257,6 +266,8 @@ def _parse_entry(index: int, entry: object, now: int, problems: list[str]) -> Ke
     if use is not None and use not in USES:
         problems.append(f"{label}: use {use!r} must be one of {', '.join(USES)}")
     kty = entry.get("kty", "RSA" if kind == "generated" else None)
+    if isinstance(kty, str):
+        kty = normalise_kty(kty)  # any case, as GeneratedKey accepts it; stored as the service spells it
     if kind == "generated" and kty not in KEY_TYPES:
         problems.append(f"{label}: kty {kty!r} must be one of {', '.join(KEY_TYPES)}")
 

@@ -122,7 +122,7 @@ def test_one_error_lists_every_problem() -> None:
     text = str(error)
     expected = [
         "keySets[0] (Signing): unknown kind 'rsa': expected one of generated, secret, certificate, pkcs12",
-        "keySets[2] (B2C_1A_Dup): duplicate key set: 'Dup' already declares B2C_1A_Dup",
+        "keySets[2] (B2C_1A_Dup): duplicate key set: 'Dup' and 'B2C_1A_Dup' both name B2C_1A_Dup",
         "keySets[3] (BadUse): use 'signing' must be one of sig, enc",
         "keySets[3] (BadUse): kty 'EC' must be one of RSA, oct",
         "keySets[4] (Dates): notBefore must be earlier than expiresAt",
@@ -139,6 +139,28 @@ def test_one_error_lists_every_problem() -> None:
     assert len(error.problems) == len(expected)
     head = "stack 'dev': the key set declaration (stacks/keysets.yaml) cannot be deployed, 12 problems:"
     assert text.startswith(head)
+
+
+def test_names_differing_only_in_case_are_one_key_set_and_refused_with_both_names() -> None:
+    """B08: Foo and foo are one key set to the service; two resources for it would fight over it."""
+    raw = doc(
+        {"name": "Foo", "kind": "generated", "use": "sig"},
+        {"name": "foo", "kind": "generated", "use": "sig"},
+        {"name": "b2c_1a_FOO", "kind": "generated", "use": "sig"},
+    )
+    assert problems_of(raw) == (
+        "keySets[1] (foo): duplicate key set: 'Foo' and 'foo' both name B2C_1A_Foo "
+        "(ids ignore case and the B2C_1A_ prefix): keep one entry",
+        "keySets[2] (b2c_1a_FOO): duplicate key set: 'Foo' and 'b2c_1a_FOO' both name B2C_1A_Foo "
+        "(ids ignore case and the B2C_1A_ prefix): keep one entry",
+    )
+
+
+@pytest.mark.parametrize(("spelling", "stored"), [("rsa", "RSA"), ("Rsa", "RSA"), ("OCT", "oct"), ("Oct", "oct")])
+def test_kty_is_accepted_in_any_case_as_in_python(spelling: str, stored: str) -> None:
+    declaration, problems = parse_declaration(doc({"name": "A", "kind": "generated", "use": "sig", "kty": spelling}))
+    assert problems == []
+    assert declaration.keysets[0].kty == stored
 
 
 def test_a_secret_the_stack_has_not_set_names_the_exact_command() -> None:

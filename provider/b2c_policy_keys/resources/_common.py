@@ -88,9 +88,48 @@ def failure(prop: str, reason: str) -> CheckFailure:
     return CheckFailure(prop, f"{prop} {reason}")
 
 
-def as_bool(value: object, default: bool) -> bool:
+#: Text a boolean input may arrive as (``pulumi.Config().get()`` returns strings), compared case-insensitively.
+_BOOL_TEXT = {"true": True, "false": False}
+
+
+def parse_bool(value: object) -> bool | None:
+    """A boolean, or the text ``true``/``false`` in any case; None for anything else (never Python truthiness)."""
     value = plain(value)
-    return default if value is None else bool(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return _BOOL_TEXT.get(value.strip().lower())
+    return None
+
+
+def bool_problem(value: object) -> str:
+    """Why ``value`` is not a boolean; names its type only, never the value (it might be a misplaced secret)."""
+    shown = "text other than 'true' or 'false'" if isinstance(plain(value), str) else f"a {type(plain(value)).__name__}"
+    return f"must be true or false (a boolean, or the text 'true'/'false'), got {shown}"
+
+
+def as_bool(value: object, default: bool) -> bool:
+    """A boolean input as check() accepted it: ``"false"`` is False. Raises ``ValueError`` for anything else."""
+    if plain(value) is None:
+        return default
+    parsed = parse_bool(value)
+    if parsed is None:
+        raise ValueError(bool_problem(value))
+    return parsed
+
+
+def check_bool(prop: str, news: Mapping[str, Any], default: bool, failures: list[CheckFailure]) -> object:
+    """A boolean input for check()'s inputs: parsed strictly (``"false"`` is False), unknown kept, else a failure."""
+    value = plain(news.get(prop))
+    if value is None:
+        return default
+    if is_unknown(value):
+        return value
+    parsed = parse_bool(value)
+    if parsed is None:
+        failures.append(failure(prop, bool_problem(value)))
+        return default
+    return parsed
 
 
 def as_epoch(value: object) -> int | None:
@@ -143,11 +182,11 @@ def check_keyset_name(prop: str, value: object, failures: list[CheckFailure]) ->
 
 
 def same_keyset(a: object, b: object) -> bool:
-    """Both spellings (with or without ``B2C_1A_``) name the same key set."""
+    """Whether two spellings name the same key set: any case, with or without ``B2C_1A_`` (``model.same_keyset_id``)."""
     a, b = plain(a), plain(b)
     if not isinstance(a, str) or not isinstance(b, str):
         return a == b
-    return model.normalise_keyset_id(a) == model.normalise_keyset_id(b)
+    return model.same_keyset_id(a, b)
 
 
 # --- outputs ------------------------------------------------------------------------------------------------
@@ -183,12 +222,12 @@ def fingerprint(salt: str, value: str) -> str:
 
 def remember_created(keyset_id: str, kid: str) -> None:
     with _created_kids_lock:
-        _created_kids.setdefault(keyset_id, set()).add(kid)
+        _created_kids.setdefault(model.keyset_key(keyset_id), set()).add(kid)
 
 
 def created_kids(keyset_id: str) -> frozenset[str]:
     with _created_kids_lock:
-        return frozenset(_created_kids.get(keyset_id, ()))
+        return frozenset(_created_kids.get(model.keyset_key(keyset_id), ()))
 
 
 @contextmanager

@@ -101,7 +101,7 @@ class CertificateBackedProvider(c.KeyProvider):
         if facts is not None:
             _check_certificate(self.material_props[0], facts, olds, failures)
             inputs["certificate_thumbprint"] = facts.thumbprint
-        inputs["enabled"] = news.get("enabled", True)
+        inputs["enabled"] = c.check_bool("enabled", news, True, failures)
         return CheckResult(c.without_none(inputs), failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
