@@ -176,7 +176,10 @@ def _optional_int(value: object) -> int | None:
         return value
     if isinstance(value, bool) or not isinstance(value, float | str):
         raise ValueError(f"expected a number, got {type(value).__name__}")
-    number = float(value)
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("expected a number, got text") from None
     if not math.isfinite(number):
         raise ValueError("expected a finite number")
     return int(number)
