@@ -348,7 +348,8 @@ def warn_if_expiring(what: str, expires_at: object) -> None:
     except ValueError:
         return  # check() reports it with the property name
     days = (seconds - model.now_epoch()) / 86400
-    if days < EXPIRY_WARNING_DAYS:
+    # A past date is check()'s "must be in the future"; "plan a rotation" beside it would contradict it.
+    if 0 < days < EXPIRY_WARNING_DAYS:
         when = model.iso_utc(seconds)
         pulumi.warn(f"{what}: expires_at {when} is within {EXPIRY_WARNING_DAYS} days; plan a rotation")
 
