@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -310,12 +311,23 @@ def _parse_entry(index: int, entry: object, now: int, problems: list[str]) -> Ke
     )
 
 
+#: How a YAML author spells a date (resource arguments give Python advice instead).
+YAML_DATE_ADVICE = "write an ISO-8601 date with an offset, e.g. 2027-01-31T00:00:00Z, or epoch seconds"
+
+
 def _moment(entry: Mapping[str, Any], field_name: str, label: str, problems: list[str]) -> int | None:
     value = entry.get(field_name)
     if value is None:
         return None
     if hasattr(value, "isoformat") and not hasattr(value, "tzinfo"):
         problems.append(f"{label}: {field_name} needs a time and an offset, e.g. 2027-01-31T00:00:00Z")
+        return None
+    if isinstance(value, datetime) and value.tzinfo is None:  # an unquoted YAML timestamp without an offset
+        problems.append(f"{label}: {field_name} needs an offset: add Z for UTC, e.g. 2027-01-31T00:00:00Z")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | datetime):
+        shown = "true/false" if isinstance(value, bool) else "a list" if isinstance(value, list) else "a mapping"
+        problems.append(f"{label}: {field_name} is {shown}, not a date: {YAML_DATE_ADVICE}")
         return None
     try:
         return parse_moment(value)

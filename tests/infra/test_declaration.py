@@ -250,6 +250,23 @@ def test_malformed_declarations(raw: object, fragment: str) -> None:
     assert any(fragment in p for p in problems_of(raw)), problems_of(raw)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2030-01-31T00:00:00", "expiresAt needs an offset: add Z for UTC, e.g. 2027-01-31T00:00:00Z"),
+        ("[2030]", "expiresAt is a list, not a date: write an ISO-8601 date with an offset"),
+        ("true", "expiresAt is true/false, not a date: write an ISO-8601 date with an offset"),
+        ("{at: 1}", "expiresAt is a mapping, not a date"),
+    ],
+)
+def test_date_problems_give_yaml_advice_to_yaml_authors(text: str, expected: str) -> None:
+    """Issue 13: never datetime(..., tzinfo=...) advice for a YAML file."""
+    raw = yaml.safe_load(f"keySets:\n  - {{name: A, kind: generated, use: sig, expiresAt: {text}}}\n")
+    (problem,) = problems_of(raw)
+    assert problem.startswith(f"keySets[0] (A): {expected}")
+    assert "datetime(" not in problem and "tzinfo" not in problem
+
+
 def test_a_yaml_date_without_time_is_refused() -> None:
     raw = yaml.safe_load("keySets:\n  - {name: A, kind: generated, use: sig, expiresAt: 2030-01-31}\n")
     assert problems_of(raw) == ("keySets[0] (A): expiresAt needs a time and an offset, e.g. 2027-01-31T00:00:00Z",)

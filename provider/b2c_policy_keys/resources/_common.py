@@ -162,6 +162,13 @@ def moment_input(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+#: How a Python author spells a date: resource arguments come from Python (the declaration gives YAML advice).
+PYTHON_DATE_ADVICE = (
+    "in Python pass a timezone-aware datetime (datetime(2027, 1, 31, tzinfo=timezone.utc)), "
+    "an ISO-8601 string with an offset ('2027-01-31T00:00:00Z') or epoch seconds (an int)"
+)
+
+
 def check_moment(prop: str, value: object, failures: list[CheckFailure]) -> int | None:
     """Epoch seconds for a date input, or None (absent, unknown, or invalid with a failure recorded)."""
     value = plain(value)
@@ -170,7 +177,7 @@ def check_moment(prop: str, value: object, failures: list[CheckFailure]) -> int 
     try:
         return model.parse_moment(value)
     except ValueError as exc:
-        failures.append(failure(prop, str(exc)))
+        failures.append(failure(prop, f"{exc}: {PYTHON_DATE_ADVICE}"))
         return None
 
 
