@@ -24,6 +24,17 @@ _PEM_MARKER = b"-----BEGIN CERTIFICATE-----"
 AES256_CBC_OID_DER = bytes.fromhex("060960864801650304012a")
 
 
+#: How to turn any PFX into one B2C opens (TripleDES-SHA1, the usual iteration count).
+PKCS12_REEXPORT_COMMAND = (
+    "openssl pkcs12 -in current.pfx -nodes -out bundle.pem && "
+    "openssl pkcs12 -export -in bundle.pem -out b2c.pfx -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1"
+)
+AES256_ADVICE = (
+    "the PFX is encrypted with AES-256, which B2C rejects as a wrong password (AADB2C90213): re-export it with "
+    f"TripleDES-SHA1: {PKCS12_REEXPORT_COMMAND}"
+)
+
+
 class Pkcs12PasswordError(ValueError):
     """The PFX could not be decrypted with the password given."""
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]  # pyyaml ships no stubs; it comes with pulumi
 
+from b2c_policy_keys import declared_material
 from b2c_policy_keys.errors import ConfigurationError
 from b2c_policy_keys.model import (
     KEY_TYPES,
@@ -167,11 +168,25 @@ def parse_declaration(raw: object, *, now: int | None = None) -> tuple[Declarati
 
 
 def validate_declaration(
-    raw: object, config: StackConfig, *, now: int | None = None, source: str | None = None
+    raw: object,
+    config: StackConfig,
+    *,
+    now: int | None = None,
+    source: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Declaration:
-    """The declaration, checked whole against one stack; raises one DeclarationError listing every problem."""
-    declaration, problems = parse_declaration(raw, now=now)
+    """The declaration, checked whole against one stack; raises one DeclarationError listing every problem.
+
+    Offline, so it runs in every preview: the declaration, the stack's values (set, encrypted, no placeholder), the
+    certificates and PFX files they hold (opened), and, given ``env`` (the program passes ``os.environ``), the
+    provider settings resolved as the provider will resolve them (credential, tenant), without a network call.
+    """
+    at = now_epoch() if now is None else now
+    declaration, problems = parse_declaration(raw, now=at)
+    if env is not None:
+        problems += settings_problems(config, env)
     problems += stack_problems(declaration, config)
+    problems += material_problems(declaration, config, now=at)
     if problems:
         raise DeclarationError(problems, stack=config.stack, source=source)
     return declaration
@@ -209,6 +224,53 @@ def stack_problems(declaration: Declaration, config: StackConfig) -> list[str]:
                     f"store it encrypted instead: {set_cmd}"
                 )
                 reported.add(key)
+    return problems
+
+
+def settings_problems(config: StackConfig, env: Mapping[str, str]) -> list[str]:
+    """What the provider will refuse about its settings (no credential, no ``b2c:tenantId``, ...), found offline.
+
+    The same resolver the provider runs (``graph.settings.resolve_settings``: stack config, then environment); a
+    setting still holding a template placeholder is left to ``stack_problems``, which gives its own fix.
+    """
+    from b2c_policy_keys.graph.settings import resolve_settings
+
+    try:
+        resolve_settings(config.lookup, env)
+    except ConfigurationError as error:
+        placeholders = [key for key in PROVIDER_KEYS if PLACEHOLDER_MARK in (config.lookup(key) or "")]
+        lines = [line[4:] for line in str(error).splitlines() if line.startswith("  - ")] or [str(error)]
+        return [line for line in lines if not any(line.startswith(key) for key in placeholders)]
+    return []
+
+
+def material_problems(declaration: Declaration, config: StackConfig, *, now: int) -> list[str]:
+    """Each certificate and PFX the stack holds, opened offline (``stack_problems`` reports unset values)."""
+    problems: list[str] = []
+
+    def value_of(key: str | None) -> str | None:
+        value = None if key is None else config.lookup(config.project_key(key))
+        return None if not value or PLACEHOLDER_MARK in value else value
+
+    for ks in declaration.keysets:
+        if ks.kind == "certificate" and ks.certificate_from:
+            certificate = value_of(ks.certificate_from)
+            if certificate is not None:
+                where = f"{ks.name}: config key '{ks.certificate_from}'"
+                set_cmd = _set_command(ks.certificate_from, config.stack, secret=False, field_name="certificateFrom")
+                problems += declared_material.certificate_problems(certificate, where=where, now=now, set_cmd=set_cmd)
+        elif ks.kind == "pkcs12" and ks.pfx_from and ks.password_from:
+            pfx, password = value_of(ks.pfx_from), value_of(ks.password_from)
+            if pfx is not None and password is not None:
+                problems += declared_material.pkcs12_problems(
+                    pfx,
+                    password,
+                    where=f"{ks.name}: config key '{ks.pfx_from}'",
+                    password_where=f"{ks.name}: the password in config key '{ks.password_from}'",
+                    now=now,
+                    set_cmd=_set_command(ks.pfx_from, config.stack, secret=True, field_name="pfxFrom"),
+                    set_password_cmd=_set_command(ks.password_from, config.stack, secret=True, field_name="x"),
+                )
     return problems
 
 
