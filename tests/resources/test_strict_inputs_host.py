@@ -43,6 +43,16 @@ def test_a_case_only_respelling_is_no_change_and_keys_find_the_set(host: Provide
     assert request_summary(emulator) == []
 
 
+def test_the_service_keeps_the_first_case_and_refuses_a_case_only_twin(graph: Any) -> None:
+    """The emulator's decision (docs/emulator.md): case-insensitive lookup, case-preserving create."""
+    from b2c_policy_keys.errors import AlreadyExistsError
+
+    graph.create_keyset("FaceBook")
+    with pytest.raises(AlreadyExistsError):
+        graph.create_keyset("facebook")
+    assert graph.get_keyset("b2c_1a_FACEBOOK").id == "B2C_1A_FaceBook"
+
+
 def test_show_finds_a_set_spelt_in_another_case(host: ProviderHost, emulator: Emulator, graph: Any) -> None:
     graph.create_keyset("B2C_1A_X")
     shown = _b2c_keys(emulator, "show", "b2c_1a_x", "--json")
@@ -88,6 +98,14 @@ def test_anything_but_a_boolean_is_refused_naming_the_property(
     reasons = dict(failed.value.failures)
     assert reasons[prop].startswith(f"{prop} must be true or false")
     assert request_summary(emulator) == []
+
+
+def test_a_refused_boolean_never_echoes_what_was_given(host: ProviderHost) -> None:
+    """A secret passed to the wrong argument by mistake must not reach the terminal through the check's message."""
+    mistaken = "client-secret-given-as-enabled-5c1f"
+    with pytest.raises(CheckFailed) as failed:
+        host.up(SecretKeyProvider(), "r", {"keyset_id": "A", "value": "v", "enabled": mistaken})
+    assert mistaken not in repr(failed.value.failures) and mistaken not in host.output.text
 
 
 # --- B16: odd dates from the service ----------------------------------------------------------------------------
