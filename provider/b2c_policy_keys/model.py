@@ -14,9 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 KEYSET_PREFIX = "B2C_1A_"
-
-#: Epoch seconds this large are almost certainly milliseconds (a known community bug); year 5138 in seconds.
-_MAX_EPOCH_SECONDS = 10**11
 BACKUP_SUFFIX = ".bak"
 
 #: Portal names are letters, digits, ``_`` and ``-``. The service's own limit is undocumented; 128 characters
@@ -81,6 +78,9 @@ def normalise_kty(kty: str) -> str:
 
 
 # --- dates -------------------------------------------------------------------------------------------------
+
+#: Epoch seconds this large are almost certainly milliseconds (a known community bug); year 5138 in seconds.
+_MAX_EPOCH_SECONDS = 10**11
 
 
 def is_readable_epoch(seconds: int) -> bool:
