@@ -143,6 +143,15 @@ def script(lines: list[Line], tenant: DocsTenant) -> str:
     return "\n".join(parts) + "\n"
 
 
+def shape(value: Any) -> Any:
+    """The fields of a JSON value, without its values: what a sample promises about the format."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return None
+
+
 def outputs_by_line(stdout: str) -> dict[int, str]:
     pieces = _DOC_LINE.split(stdout)
     return {int(pieces[i]): pieces[i + 1] for i in range(1, len(pieces) - 1, 2)}
@@ -235,6 +244,8 @@ def run_script(block: Block, lines: list[Line], tenant: DocsTenant, cwd: Path) -
             status = re.search(r"^exit (\d+)$", documented, re.M)
             if status:
                 assert actual[number].rstrip().endswith(status.group(0)), f"{block.path.name}:{number}"
+            if documented.lstrip().startswith("{"):  # a JSON sample: the same fields as the run gives
+                assert shape(json.loads(actual[number])) == shape(json.loads(documented)), f"{block.path.name}:{number}"
 
 
 # --- Python -----------------------------------------------------------------------------------------------------
