@@ -64,6 +64,12 @@ FAULTS = [
 ]
 #: The faults also run persistently (until cleared): one that answers, one that loses the connection.
 PERSISTENT = ("503", "drop_before")
+#: Cells whose transient fault cannot be ridden out safely, so they fail clearly and converge after the documented
+#: recovery (``err>ok``): a secret or generated key echoes nothing of itself, so after a lost answer (``drop_after``;
+#: ``slow`` goes past the read timeout) nothing proves that the new key is this request's rather than another
+#: stack's (issue 11 B03/B15). The create names the candidate kids; the user retires them with
+#: ``b2c-keys disable <set> <kid>`` and runs ``up`` again. Certificates and PFX are proven by thumbprint: ``ok``.
+UNPROVABLE = {(kind, fault) for kind in ("SecretKey", "GeneratedKey") for fault in ("drop_after", "slow")}
 
 
 @dataclass(frozen=True)
@@ -192,11 +198,14 @@ class Cell:
             if r["method"] == target["method"] and re.search(target["path_regex"], r["path"]) and r["status"] in wanted
         ]
 
-    def assert_holdings(self, state: State | None, *, failed: bool = False) -> None:
+    def assert_holdings(
+        self, state: State | None, *, failed: bool = False, retired: frozenset[str] = frozenset()
+    ) -> None:
         """The emulator holds exactly the declared state: nothing duplicated, nothing orphaned.
 
         After a failed operation the engine keeps the old state: a failed create has no resource (so no key may
-        linger), a failed delete still has it (so it must still be there).
+        linger), a failed delete still has it (so it must still be there). ``retired``: keys the documented
+        recovery disabled, which stay in the set (B2C cannot delete one key) and must stay disabled.
         """
         graph = inspector(self.emu)
         mine = (self.keyset_id, self.keyset_id + ".bak")
@@ -212,7 +221,8 @@ class Cell:
                 assert keysets[self.keyset_id].keys == ()
             return
         assert set(keysets) == {self.keyset_id}, f"unexpected key sets: {sorted(keysets)}"
-        keys = keysets[self.keyset_id].keys
+        keys = tuple(k for k in keysets[self.keyset_id].keys if k.kid not in retired)
+        assert all(k.status == "disabled" for k in keysets[self.keyset_id].keys if k.kid in retired)
         if op == "create":
             if state is None:  # the create failed: no key may linger (a later up would add a second one)
                 assert keys == (), f"a failed create left {len(keys)} key(s)"
@@ -244,14 +254,31 @@ class Cell:
         assert self.faulted_requests(fault), f"the {fault.name} fault never hit {self.operation.call}"
         if error is not None:
             assert is_clear_error(error.details), f"not a clear error: {last_line(error.details)!r}"
-        if mode == "transient":
-            assert error is None, f"a single {fault.name} was not ridden out: {last_line(error.details)}"
-        self.assert_holdings(state, failed=error is not None)
+        retired = frozenset[str]()
+        if mode == "transient" and (self.kind.name, fault.name) in UNPROVABLE and self.operation.op == "create":
+            assert error is not None, f"a {fault.name} was adopted without proof"
+            retired = self.recover(error)
+        else:
+            if mode == "transient":
+                assert error is None, f"a single {fault.name} was not ridden out: {last_line(error.details)}"
+            self.assert_holdings(state, failed=error is not None)
         if error is None:
             return "ok"
         # The user runs `pulumi up` (or `destroy`) again once the service recovers: it must converge.
-        self.assert_holdings(self.act())
+        self.assert_holdings(self.act(), retired=retired)
         return "err>ok"
+
+    def recover(self, error: ProviderError) -> frozenset[str]:
+        """The documented recovery of an unproven create: the keys it names are exactly the untracked ones in the
+        set; each is retired as ``b2c-keys disable <set> <kid>`` does (one PATCH of its status)."""
+        graph = inspector(self.emu)
+        untracked = {k.kid for k in graph.get_keyset(self.keyset_id).keys}  # the create failed: no state has any
+        assert untracked, "the lost request made no key, yet the create refused to add one"
+        assert all(kid in error.details for kid in untracked), f"candidates not named: {last_line(error.details)}"
+        assert f"b2c-keys disable {self.keyset_id}" in error.details
+        for kid in untracked:
+            graph.set_key_status(self.keyset_id, kid, "disabled")
+        return frozenset(untracked)
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda o: f"{o.kind.name}-{o.op}")
