@@ -111,6 +111,7 @@ def test_b03_a_lost_answer_names_only_the_new_key_and_converges_after_the_recove
         a.up(SecretKeyProvider(), "mine", secret("Shared", "value-of-a", **DATES))
     assert theirs.outputs["kid"] not in failed.value.details, "the other stack's key was offered as a candidate"
     assert "b2c-keys untracked" in failed.value.details
+    assert "value-of-a" not in failed.value.details + a.output.text  # the refusal never carries the secret
     retire_named(graph, "B2C_1A_Shared", failed.value.details)
     mine = a.up(SecretKeyProvider(), "mine", secret("Shared", "value-of-a", **DATES))
     assert emulator.secret_matches("B2C_1A_Shared", mine.outputs["kid"], "value-of-a")

@@ -1,4 +1,11 @@
-"""Plumbing every B2C dynamic provider shares: credentials, check failures, unknowns, dates, outputs, fingerprints.
+"""Plumbing every B2C dynamic provider shares: credentials, check failures, unknowns, dates, outputs, fingerprints,
+and adding a key exactly once.
+
+Adding a key never adopts what it cannot prove it made (issue 11). The set is read under its lock just before the
+write; after a lost or unreadable answer only keys new since that read are candidates, and a candidate is adopted
+only with proof: a certificate's thumbprint (the same material), or a 2xx answer with exactly one new key of the
+requested shape. Secrets and generated keys echo nothing of themselves, so a lost answer with a new key fails and
+names the candidates and the ``b2c-keys`` commands; with none (and the connection closed) the add is sent again.
 
 Why a base class: the engine pickles the provider instance into state and unpickles it in the provider host. The
 instance must therefore carry nothing (``__getstate__`` returns ``{}``); credentials come from ``configure()`` (the
@@ -277,15 +284,16 @@ def _add_proven(
     def new(key: model.Key) -> bool:
         return key.kid not in old and key.kid not in created_kids(keyset_id) and shape(key)
 
-    proof = new if same_material is None else (lambda k: new(k) and same_material(k))
+    def proven(key: model.Key) -> bool:
+        return same_material is not None and same_material(key)
+
     for attempt in (1, 2):
         try:
             return add()
         except OutcomeUnknownError as lost:
-            candidates = lost_key_candidates(client, keyset_id, lost, new, proof if same_material else None)
-            proven = [k for k in candidates if same_material is not None and proof(k)]
-            if proven:
-                return proven[0]
+            candidates = lost_key_candidates(client, keyset_id, lost, new, proven if same_material else None)
+            if any(proven(k) for k in candidates):
+                return next(k for k in candidates if proven(k))
             if candidates:
                 raise UncertainKeyError(uncertain_message(keyset_id, str(lost), candidates)) from None
             if attempt == 2:
@@ -295,10 +303,13 @@ def _add_proven(
             # A success whose body could not be read (a proxy mangled it): the service made exactly one key.
             if unreadable.status is None or not 200 <= unreadable.status < 300:
                 raise
-            candidates = [k for k in client.get_keyset(keyset_id).keys if new(k)]
-            proven = [k for k in candidates if same_material is not None and same_material(k)]
-            if proven or len(candidates) == 1:
-                return (proven or candidates)[0]
+            try:
+                candidates = [k for k in client.get_keyset(keyset_id).keys if new(k)]
+            except B2CKeysError as unread:
+                cause = f"{unreadable} Reading the set to find the key failed too: {unread}"
+                raise UncertainKeyError(uncertain_message(keyset_id, cause, [])) from None
+            if any(proven(k) for k in candidates) or len(candidates) == 1:
+                return next((k for k in candidates if proven(k)), candidates[0])
             raise UncertainKeyError(uncertain_message(keyset_id, str(unreadable), candidates)) from None
     raise AssertionError("unreachable")  # pragma: no cover
 
