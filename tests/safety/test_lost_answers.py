@@ -237,3 +237,21 @@ def test_b09_a_lost_key_set_create_adopts_the_set_it_provably_made(hosts: Hosts,
     emulator.add_fault(method="POST", path_regex=r"/trustFramework/keySets$", kind="drop_after", count=1)
     state = hosts().up(KeySetProvider(), "set", {"name": "Mine"})  # absent just before, empty after: this one's
     assert state.id == "B2C_1A_Mine" and state.outputs["keys"] == []
+
+
+def test_b09_a_set_someone_filled_while_the_create_was_lost_is_refused(
+    hosts: Hosts, emulator: Emulator, graph: Any
+) -> None:
+    """Absent just before, yet holding a key after the lost create: another admin or stack made it meanwhile."""
+    create = r"/trustFramework/keySets$"
+    slow = emulator.add_fault(method="POST", path_regex=create, kind="latency", latency_ms=800, count=1)
+    emulator.add_fault(method="POST", path_regex=create, kind="drop_before", count=1)  # met by the same request
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(hosts().up, KeySetProvider(), "set", {"name": "Raced"})
+        wait_until(fault_taken(emulator, slow), "the create to reach the emulator")
+        graph.create_keyset("Raced")
+        graph.upload_secret("Raced", use="sig", value="someone-elses-value")
+        with pytest.raises(ProviderError) as failed:
+            pending.result()
+    assert "did not exist just before" in failed.value.details and "not adopted" in failed.value.details
+    assert len(graph.get_keyset("Raced").keys) == 1

@@ -79,10 +79,9 @@ class KeySetProvider(c.B2CProvider):
             if not adopt and _exists(client, name):
                 raise _already_exists(name, None)
             try:
-                try:
-                    keyset = client.create_keyset(name)
-                except OutcomeUnknownError as lost:
-                    keyset = self._after_lost_create(client, name, lost, adopt)
+                keyset = client.create_keyset(name)
+            except OutcomeUnknownError as lost:
+                keyset = self._after_lost_create(client, name, lost, adopt)
             except AlreadyExistsError as exc:
                 if not adopt:
                     raise _already_exists(name, exc) from None
