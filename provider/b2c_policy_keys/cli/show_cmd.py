@@ -37,5 +37,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         _render.write_json(_render.keyset_detail(keyset, now))
     else:
-        _render.stdout_console().print(_render.keys_table(keyset, now))
+        console = _render.stdout_console()
+        _render.print_table(console, _render.keys_table(keyset, now, console.width))
     return 0

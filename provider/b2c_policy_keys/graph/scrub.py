@@ -2,7 +2,8 @@
 
 An error answer can quote what it was sent: JSON-escaped, URL-encoded, base64 (alone, or inside a larger value such
 as a Basic ``Authorization`` header), re-cased, or cut short. Each spelling, and each prefix of it of at least
-``MIN_PREFIX`` characters (a truncated echo), becomes ``***`` (issue 11, B11).
+``MIN_PREFIX`` characters that ends where a cut value ends (the end of the text, an ellipsis, a closing quote or
+bracket: a truncated echo), becomes ``***`` (issue 11, B11).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ MASK = "***"
 MIN_PREFIX = 8
 #: Shorter secrets are matched only whole: a 3-character "secret" would mask ordinary words.
 MIN_SECRET = 4
+#: What follows a cut-short echo: the end of the text, an ellipsis, or the quote or bracket that closed the value.
+#: A prefix followed by anything else is ordinary text ("emulator line" is not "emulator-readwrite-secret" cut).
+_CUT_ENDS = ("...", "…", '"', "'", "`", ")", "]", "}", ">", "\\")
 
 
 def _base64_spellings(raw: bytes) -> set[str]:
@@ -72,6 +76,10 @@ def _extent(text: str, start: int, end: int, variant: str) -> int:
     return end
 
 
+def _cut_here(text: str, end: int) -> bool:
+    return end == len(text) or text.startswith(_CUT_ENDS, end)
+
+
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
     """``text`` with every spelling of every secret (of at least ``MIN_SECRET`` characters) replaced by ``***``.
 
@@ -82,8 +90,8 @@ def scrub(text: str, secrets: Iterable[str | None]) -> str:
     for variant, head in _variants(frozenset(s for s in secrets if s)):
         for match in head.finditer(text):
             end = _extent(text, match.start(), match.end(), variant)
-            # A spelling shorter than MIN_PREFIX counts only whole; a longer one from MIN_PREFIX characters on.
-            if end - match.start() >= min(len(variant), MIN_PREFIX):
+            whole = end - match.start() == len(variant)
+            if whole or (end - match.start() >= MIN_PREFIX and _cut_here(text, end)):
                 spans.append((match.start(), end))
     if not spans:
         return text

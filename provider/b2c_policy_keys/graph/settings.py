@@ -326,7 +326,7 @@ def _resolve_credential(sources: _Sources, problems: list[str]) -> _Credential:
         return _Credential()
     if not chosen:
         problems.append(
-            "no credential is configured: set one of "
+            "no credential is configured: use one of "
             f"{sources.fix_missing('b2c:clientSecret', '<secret>')}, "
             f"{sources.fix_missing('b2c:clientCertificatePath', '<path.pem|path.pfx>')}, "
             f"{sources.fix_missing('b2c:useOidc', 'true')} with a token file or GitHub Actions' token request, "
