@@ -75,8 +75,18 @@ def test_findings_report_is_stable_json_for_alert_pipelines() -> None:
     assert report["keysets_checked"] == 2 and report["window_seconds"] == 30 * DAY
     assert [f["keyset_id"] for f in report["findings"]] == ["B2C_1A_Empty"]
     assert report["findings"][0]["reason"] == "no-valid-key"
-    text = text_of(_render.findings_table(findings))
-    assert "B2C_1A_Empty" in text and "no-valid-key" in text
+    buffer = io.StringIO()
+    Console(file=buffer, width=60, color_system=None).print(_render.findings_text(findings), soft_wrap=True)
+    text = buffer.getvalue()
+    assert "B2C_1A_Empty  no-valid-key" in text and "fix: add a key to B2C_1A_Empty" in text
+
+
+def test_findings_never_wrap_the_kid_they_quote() -> None:
+    findings = find_attention([WIDE], now=NOW, window=400 * DAY)  # the successor ends before the window does
+    assert findings and KID43 in findings[0].message
+    buffer = io.StringIO()
+    Console(file=buffer, width=40, color_system=None).print(_render.findings_text(findings), soft_wrap=True)
+    assert any(KID43 in line for line in buffer.getvalue().splitlines())
 
 
 def test_progress_stays_silent_when_stderr_is_not_a_terminal(capsys: object) -> None:

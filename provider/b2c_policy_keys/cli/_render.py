@@ -150,7 +150,7 @@ def _narrow(natural_width: int, width: int | None) -> bool:
 
 
 def keysets_table(keysets: Iterable[KeySet], now: int, width: int | None = None) -> Table:
-    headers = ("Key set", "Keys", "Active key", "Use", "Type", "Next expiry")
+    headers = ("Key set", "#", "Active key", "Use", "Type", "Expiry")  # short headers: 100 columns hold a row
     summaries = [(keyset, keyset_summary(keyset, now)) for keyset in keysets]
 
     def rows(date: Callable[[int | None], str]) -> list[list[str]]:
@@ -209,15 +209,15 @@ def keys_table(keyset: KeySet, now: int, width: int | None = None) -> Table:
     return _table(title, headers, chosen, keep=(0, 1), cut_order=(5, 3, 2, 4, 6), width=width)
 
 
-def findings_table(findings: Iterable[Finding]) -> Table:
-    table = Table(title="Key sets needing attention", title_justify="left")
-    table.add_column("Key set", no_wrap=True)
-    table.add_column("Reason", no_wrap=True)
-    table.add_column("Detail", overflow="fold")
-    table.add_column("Fix", overflow="fold")
+def findings_text(findings: Iterable[Finding]) -> Text:
+    """``expiring``'s findings as lines, not a table: their detail and fix quote kids, which a table column would
+    wrap. Printed with ``soft_wrap``, so rich never breaks a line (the terminal may, and copies it back whole)."""
+    text = Text("Key sets needing attention\n", style="bold")
     for finding in findings:
-        table.add_row(finding.keyset_id, f"[red]{finding.reason}[/red]", finding.message, finding.fix)
-    return table
+        text.append(f"{finding.keyset_id}  ")
+        text.append(str(finding.reason), style="red")
+        text.append(f"\n  {finding.message}\n  fix: {finding.fix}\n")
+    return text
 
 
 def stdout_console() -> Console:

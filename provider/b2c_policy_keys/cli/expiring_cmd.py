@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         _render.write_json(_render.findings_report(findings, checked=checked, window=window, now=now))
     elif findings:
-        _render.stdout_console().print(_render.findings_table(findings))
+        _render.stdout_console().print(_render.findings_text(findings), soft_wrap=True, end="")
     else:
         print(f"All {checked} key set(s) have a valid active key beyond the window.", file=sys.stdout)
     return EXIT_FINDINGS if findings else EXIT_OK
