@@ -96,7 +96,8 @@ def test_show_of_a_missing_set_is_one_line_with_the_fix(emulator_line: Path) -> 
     result = b2c_keys("show", "Nope", emulator_line=emulator_line)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert "B2C_1A_Nope" in result.stderr and "b2c-keys list" in result.stderr
+    assert result.stderr.startswith("b2c-keys: not found: no key set B2C_1A_Nope in this tenant: ")
+    assert "b2c-keys list" in result.stderr
 
 
 def test_expiring_finds_the_expiring_key_and_the_set_without_keys(tenant: dict[str, str], emulator_line: Path) -> None:
@@ -135,6 +136,8 @@ def test_a_wrong_secret_is_exit_2_with_one_line_and_no_secret(emulator_line: Pat
         result = b2c_keys(command, "--client-secret-file", str(secret_file), emulator_line=emulator_line)
         assert result.returncode == 2
         assert result.stderr.startswith("b2c-keys: authentication: ") and result.stderr.count("\n") == 1
+        assert "b2c:" not in result.stderr, "a CLI user set no Pulumi config: name what they did set"
+        assert "tenant_id of the emulator line in" in result.stderr
         assert "Traceback" not in result.stderr
         assert wrong not in result.stdout + result.stderr
 

@@ -8,6 +8,7 @@ one-line errors (``_errors``), a quiet broken pipe (``_output``), and ``--debug`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
@@ -88,13 +89,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 name_key=lambda key: _target.source_name(args, key),
                 extra_fix=_target.connection_fix(args, error),
             )
-            print(line, file=sys.stderr)
+            _say(line)
             return EXIT_ERROR
         except Exception as error:
             if debug:
                 raise
-            print(_errors.unexpected(error), file=sys.stderr)
+            _say(_errors.unexpected(error))
             return EXIT_ERROR
+
+
+def _say(line: str) -> None:
+    """The error line on stderr; stderr piped into a reader that has gone (``2>&1 | head``) costs nothing more."""
+    with contextlib.suppress(BrokenPipeError):
+        print(line, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
