@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; errors print one line with the cause and the fix (a traceback only with --debug)."""
-    from b2c_policy_keys.cli import _errors, _output, _target
+    from b2c_policy_keys.cli import _errors, _output  # here, not above: command modules import this package
 
     args = build_parser().parse_args(argv)
     debug = bool(getattr(args, "debug", False))
@@ -84,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (B2CKeysError, OSError, ValueError) as error:
             if debug:
                 raise
+            from b2c_policy_keys.cli import _target  # only on this path: it imports the Graph client (msal)
+
             line = _errors.report(
                 error,
                 name_key=lambda key: _target.source_name(args, key),

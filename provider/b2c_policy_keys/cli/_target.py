@@ -17,8 +17,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from b2c_policy_keys.cli._errors import CliError, remember_secret
-from b2c_policy_keys.emulator.clients import DEFAULT_CLIENT_SECRET, READONLY_CLIENT_SECRET
-from b2c_policy_keys.emulator.instance import data_dir_in_use
 from b2c_policy_keys.errors import ConfigurationError, TransportError
 from b2c_policy_keys.graph import GraphClient, Settings, client_for, resolve_settings
 from b2c_policy_keys.graph.settings import ENV_FALLBACKS, SECRET_KEYS, Vocabulary
@@ -169,6 +167,8 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_emulator_line(path: str | Path) -> dict[str, str]:
     """The emulator's JSON line from a file (its captured stdout) or from its data directory."""
+    from b2c_policy_keys.emulator.instance import data_dir_in_use  # the emulator package only for --emulator
+
     location = Path(path)
     source = location / EMULATOR_INFO_FILE if location.is_dir() else location
     start = f"start one with `b2c-keys emulator --data {location}`"
@@ -220,6 +220,8 @@ def _emulator_config(args: argparse.Namespace) -> tuple[dict[str, str], dict[str
     emulator = getattr(args, "emulator", None)
     if not emulator:
         return {}, {}
+    from b2c_policy_keys.emulator.clients import DEFAULT_CLIENT_SECRET, READONLY_CLIENT_SECRET
+
     info = read_emulator_line(emulator)
     # The emulator's own clients' secrets are published (README, docs/emulator.md) and not worth masking: their
     # 8-character prefix is the word "emulator", which every message about the emulator would lose.
