@@ -73,20 +73,24 @@ class CliVocabulary(Vocabulary):
             return _emulator_field_name(key, self._from_emulator[key])
         return FLAGS.get(key, key)
 
-    def set_fix(self, key: str, placeholder: str) -> str | None:
+    def option(self, key: str, placeholder: str) -> str | None:
         flag = FLAGS.get(key)
-        if key in self._from_emulator:
-            return (
-                f"that emulator has stopped or moved: start it again (`b2c-keys emulator`) and pass its new line "
-                f"to --emulator, or pass {flag} {placeholder}"
-            )
         if flag is None:
             return None
         if key in _SWITCH_CONFIG.values():
-            return f"pass {flag}"
+            return flag
         if key in SECRET_KEYS:
-            return f"pass {flag} <file holding it>"
-        return f"pass {flag} {placeholder}"
+            return f"{flag} <file holding it>"
+        return f"{flag} {placeholder}"
+
+    def set_fix(self, key: str, placeholder: str) -> str | None:
+        option = self.option(key, placeholder)
+        if key in self._from_emulator:
+            return (
+                "that emulator has stopped or moved: start it again (`b2c-keys emulator`) and pass its new line "
+                f"to --emulator, or pass {option}"
+            )
+        return None if option is None else f"pass {option}"
 
     def remove_fix(self, key: str) -> str:
         return f"drop {FLAGS.get(key, key)}"
@@ -244,6 +248,10 @@ def _flag_config(args: argparse.Namespace) -> dict[str, str]:
         value = getattr(args, dest, None)
         if value:
             config[key] = str(value)
+    programmatic = getattr(args, "client_secret", None)  # set by code only: the flag itself refuses any value
+    if programmatic:
+        remember_secret(str(programmatic))
+        config["b2c:clientSecret"] = str(programmatic)
     for dest, key in _SECRET_FILE_CONFIG.items():
         path = getattr(args, dest, None)
         if path:

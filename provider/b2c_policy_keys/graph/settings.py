@@ -117,9 +117,13 @@ class Vocabulary:
     def name(self, key: str) -> str:
         return key
 
-    def set_fix(self, key: str, placeholder: str) -> str | None:
+    def option(self, key: str, placeholder: str) -> str | None:
+        """What sets ``key``, without a verb (one of a list of choices); None when only the environment can."""
         secret = "--secret " if key in SECRET_KEYS else ""
         return f"`pulumi config set {secret}{key} {placeholder}`"
+
+    def set_fix(self, key: str, placeholder: str) -> str | None:
+        return self.option(key, placeholder)
 
     def remove_fix(self, key: str) -> str:
         return f"`pulumi config rm {key}`"
@@ -182,10 +186,10 @@ class _Sources:
             return f"set {env_name}={placeholder}"
         return self.vocabulary.set_fix(key, placeholder) or f"set {ENV_FALLBACKS[key][0]}={placeholder}"
 
-    def fix_missing(self, key: str, placeholder: str) -> str:
+    def fix_missing(self, key: str, placeholder: str, *, as_option: bool = False) -> str:
         """How to set a value that is missing: the config key or flag, and the environment variable."""
         envs = ENV_FALLBACKS.get(key, ())
-        direct = self.vocabulary.set_fix(key, placeholder)
+        direct = (self.vocabulary.option if as_option else self.vocabulary.set_fix)(key, placeholder)
         if direct is None:
             return f"set {envs[0]}={placeholder}"
         return f"{direct} (or set {envs[0]})" if envs else direct
@@ -326,11 +330,11 @@ def _resolve_credential(sources: _Sources, problems: list[str]) -> _Credential:
         return _Credential()
     if not chosen:
         problems.append(
-            "no credential is configured: use one of "
-            f"{sources.fix_missing('b2c:clientSecret', '<secret>')}, "
-            f"{sources.fix_missing('b2c:clientCertificatePath', '<path.pem|path.pfx>')}, "
-            f"{sources.fix_missing('b2c:useOidc', 'true')} with a token file or GitHub Actions' token request, "
-            f"or {sources.fix_missing('b2c:useMsi', 'true')}"
+            "no credential is configured: set one of "
+            f"{sources.fix_missing('b2c:clientSecret', '<secret>', as_option=True)}, "
+            f"{sources.fix_missing('b2c:clientCertificatePath', '<path.pem|path.pfx>', as_option=True)}, "
+            f"{sources.fix_missing('b2c:useOidc', 'true', as_option=True)} with a token file or GitHub Actions' "
+            f"token request, or {sources.fix_missing('b2c:useMsi', 'true', as_option=True)}"
         )
         return _Credential()
 
@@ -347,7 +351,10 @@ def _resolve_credential(sources: _Sources, problems: list[str]) -> _Credential:
     else:
         kind = "msi"
     if kind != "msi" and client_id is None:
-        problems.append(f"the client id is missing: {sources.fix_missing('b2c:clientId', '<application-id>')}")
+        problems.append(
+            f"{sources.vocabulary.name('b2c:clientId')} is missing: "
+            f"{sources.fix_missing('b2c:clientId', '<application-id>')}"
+        )
     if cert_password is not None and kind != "certificate":
         problems.append(
             f"{sources.name('b2c:clientCertificatePassword')} is set but no certificate is used: "
@@ -381,7 +388,9 @@ def resolve_settings(
 
     tenant_id = sources.get("b2c:tenantId")
     if tenant_id is None:
-        problems.append(f"the tenant id is missing: {sources.fix_missing('b2c:tenantId', '<tenant-id>')}")
+        problems.append(
+            f"{vocabulary.name('b2c:tenantId')} is missing: {sources.fix_missing('b2c:tenantId', '<tenant-id>')}"
+        )
     elif not _TENANT_RE.match(tenant_id):
         problems.append(
             f"{sources.name('b2c:tenantId')} must be a tenant GUID or a domain like contoso.onmicrosoft.com, "
