@@ -143,8 +143,7 @@ NAMES = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 KEYSET_IDS = st.one_of(NAMES, NAMES.map(lambda n: "B2C_1A_" + n)).filter(
     # A valid id: at most the maximum length with the prefix, and a name after the prefix (``B2C_1A_`` alone, in any
     # case, is only the prefix).
-    lambda n: len(n if n.startswith("B2C_1A_") else "B2C_1A_" + n) <= KEYSET_ID_MAX_LENGTH
-    and n.upper() != "B2C_1A_"
+    lambda n: len(n if n.startswith("B2C_1A_") else "B2C_1A_" + n) <= KEYSET_ID_MAX_LENGTH and n.upper() != "B2C_1A_"
 )
 
 
