@@ -112,13 +112,17 @@ def add_output_and_target(
     parser.set_defaults(func=run)
 
 
-class _RefuseSecretValue(argparse.Action):
-    """``--client-secret VALUE`` would put the secret in shell history: refuse it and say what to do instead."""
+class RefuseSecretValue(argparse.Action):
+    """``--client-secret VALUE`` would put the secret in shell history: refuse it and say what to do instead.
+
+    ``const`` is the fix (default: the client secret's). Declaring the refused flag also stops argparse from taking
+    it as an abbreviation of a longer ``...-file`` flag, which would treat the secret as a path and echo it.
+    """
 
     def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        fix = self.const or "set ARM_CLIENT_SECRET, or pass --client-secret-file FILE"
         parser.error(
-            "--client-secret takes no value on the command line (shell history and `ps` would keep it): "
-            "set ARM_CLIENT_SECRET, or pass --client-secret-file FILE"
+            f"{self.option_strings[0]} takes no value on the command line (shell history and `ps` would keep it): {fix}"
         )
 
 
@@ -143,7 +147,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         "default: ARM_CLIENT_SECRET, ARM_CLIENT_CERTIFICATE_PATH, ARM_USE_OIDC or ARM_USE_MSI",
     )
     creds.add_argument("--client-secret-file", metavar="FILE", help="client secret from a file (env ARM_CLIENT_SECRET)")
-    creds.add_argument("--client-secret", action=_RefuseSecretValue, help=argparse.SUPPRESS)
+    creds.add_argument("--client-secret", action=RefuseSecretValue, help=argparse.SUPPRESS)
     creds.add_argument(
         "--client-certificate-path", metavar="FILE", help="client certificate: PEM (key + certificate) or PFX"
     )
