@@ -144,8 +144,10 @@ def parse_moment(value: object) -> int:
         try:
             moment = datetime.fromisoformat(text.replace("z", "Z"))
         except ValueError:
-            shown = text if len(text) <= 40 else text[:40] + "..."
-            raise ValueError(f"{shown!r} is not an ISO-8601 date (use e.g. 2027-01-31T00:00:00Z)") from None
+            # Bound what is echoed by its printed length: repr() spells a control or astral character in up to 10.
+            shown = repr(text)
+            shown = shown if len(shown) <= 48 else shown[:44] + "...'"
+            raise ValueError(f"{shown} is not an ISO-8601 date (use e.g. 2027-01-31T00:00:00Z)") from None
         if moment.tzinfo is None:
             raise ValueError("an ISO-8601 date needs an offset or 'Z' (e.g. 2027-01-31T00:00:00Z)")
         seconds = int(moment.timestamp())
