@@ -1,4 +1,4 @@
-"""The real ``stacks/`` program, run under ``pulumi.runtime.set_mocks`` with the committed stack files.
+"""The real program (the root ``__main__.py``), run under ``pulumi.runtime.set_mocks`` with the committed stack files.
 
 The mocks (``support.mocks``) delegate to the unpickled providers, which talk to emulators over HTTPS: what lands in
 the emulated tenant is what ``pulumi up`` would put in a real one. A second run on the same mocks carries the state
@@ -49,8 +49,8 @@ class StackRunFailed(Exception):
 
 
 def stacks_program() -> Mapping[str, Any]:
-    """Run ``stacks/__main__.py`` as the Pulumi language host would, and hand back what it exported."""
-    runpy.run_path(str(STACKS / "__main__.py"), run_name="__main__")
+    """Run the root ``__main__.py`` as the Pulumi language host would, and hand back what it exported."""
+    runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
     root = get_root_resource()
     assert root is not None
     return dict(root.outputs)  # type: ignore[attr-defined]
