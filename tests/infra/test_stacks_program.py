@@ -10,15 +10,16 @@ from __future__ import annotations
 import gc
 import runpy
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pulumi.runtime.settings import get_root_resource
-from pulumi_passphrase import read_stack_file
 
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.graph import client_for, resolve_settings
+from b2c_policy_keys.testing.project import load_project, load_stack_config
 from support.host import emulator_config, graph_requests
 from support.mocks import ProviderMocks, run_program
 
@@ -34,6 +35,13 @@ RESOURCES = sorted(
     for keyset in ("TokenSigningKeyContainer", "TokenEncryptionKeyContainer", "FacebookSecret")
     for name in (keyset, f"{keyset}-key")
 )
+
+
+def read_stack_file(path: Path, passphrase: str | None = None) -> tuple[dict[str, str], list[str]]:
+    """The stack file at ``path`` as the CLI hands it to the program: plain values, and which keys are secret."""
+    project = replace(load_project(ROOT), stack_config_dir=path.parent)
+    values = load_stack_config(project, path.name.removeprefix("Pulumi.").removesuffix(".yaml"), passphrase)
+    return {k: v for k, (v, _) in values.items()}, sorted(k for k, (_, secret) in values.items() if secret)
 
 
 def calls_per_resource(mocks: ProviderMocks) -> dict[str, list[str]]:
