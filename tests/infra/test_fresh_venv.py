@@ -59,7 +59,7 @@ def test_pulumi_install_builds_a_venv_that_imports_the_program_and_starts_the_ho
     )
     assert installed.returncode == 0, installed.stderr[-3000:]
 
-    imports = program_imports(project.main / "__main__.py")
+    imports = program_imports(project.main)
     assert "b2c_policy_keys.program" in imports and "pulumi" in imports
     statement = "; ".join(f"import {name}" for name in ["b2c_policy_keys", "pulumi", "pulumi.dynamic", *imports])
     check = subprocess.run(

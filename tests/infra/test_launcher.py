@@ -20,6 +20,7 @@ from b2c_policy_keys.testing.launcher import (
     VirtualenvNotFound,
     go_format,
     provider_host_command,
+    resolve_provider_host,
     runtime_environment,
 )
 from b2c_policy_keys.testing.project import load_project
@@ -138,9 +139,13 @@ def test_a_virtualenv_without_python_fails_with_the_launchers_text_and_status_1(
     status, stderr, argv, _ = run_script(program_dir, {"virtualenv": ".venv"}, base_environ(tmp_path), record)
     assert argv is None
     with pytest.raises(VirtualenvNotFound) as caught:
-        provider_host_command(program_dir, {"virtualenv": ".venv"}, base_environ(tmp_path))
+        resolve_provider_host(program_dir, {"virtualenv": ".venv"}, base_environ(tmp_path))
     assert (caught.value.exit_status, caught.value.stderr) == (status, stderr)
     assert status == 1
+    # provider_host_command hands a driver a command that fails the same way, as the engine would see it.
+    argv, env = provider_host_command(program_dir, {"virtualenv": ".venv"}, base_environ(tmp_path))
+    failed = subprocess.run(argv, cwd=program_dir, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert (failed.returncode, failed.stdout, failed.stderr) == (1, "", stderr)
     phrase = "doesn't appear to be a virtual environment." if state == "not-a-venv" else "doesn't exist."
     assert stderr.splitlines()[0].endswith(phrase)
     assert f"pip install -r {program_dir}/requirements.txt" in stderr
@@ -206,7 +211,7 @@ def test_the_old_layout_main_stacks_fails_at_the_first_dynamic_resource(tmp_path
     )
     assert (status, argv) == (1, None)
     with pytest.raises(VirtualenvNotFound) as caught:
-        provider_host_command(project.program_dir, project.runtime_options, base_environ(tmp_path))
+        resolve_provider_host(project.program_dir, project.runtime_options, base_environ(tmp_path))
     assert caught.value.stderr == stderr
     assert f'is set to "{old}/stacks/.venv", but "{old}/stacks/.venv" doesn\'t exist.' in stderr
     shutil.rmtree(old)

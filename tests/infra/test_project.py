@@ -23,7 +23,8 @@ def write(directory: Path, name: str, text: str) -> Path:
 def test_the_repo_project_is_a_root_program_with_its_stacks_in_stacks() -> None:
     project = load_project(ROOT)
     assert (project.name, project.runtime) == ("b2c-policy-keys", "python")
-    assert project.program_dir == project.main == ROOT
+    assert project.program_dir == ROOT
+    assert project.main == ROOT / "__main__.py"
     assert project.runtime_options == {"toolchain": "pip", "virtualenv": ".venv"}
     assert project.stack_config_dir == ROOT / "stacks"
     assert project.config_defaults == {"b2c-policy-keys:adoptExisting": False, "b2c-policy-keys:protectKeySets": False}
@@ -34,7 +35,7 @@ def test_the_repo_project_is_a_root_program_with_its_stacks_in_stacks() -> None:
 
 @pytest.mark.parametrize(
     ("main", "program_dir", "entry"),
-    [(None, ".", "."), ("src/", "src", "src"), ("src/app.py", "src", "src/app.py")],
+    [(None, ".", "__main__.py"), ("src/", "src", "src/__main__.py"), ("src/app.py", "src", "src/app.py")],
 )
 def test_main_gives_the_program_directory_as_getpwdmain_does(
     tmp_path: Path, main: str | None, program_dir: str, entry: str

@@ -64,9 +64,30 @@ def provider_host_command(
 ) -> tuple[list[str], dict[str, str]]:
     """argv and environment the engine would run for the dynamic-provider host (cwd = program_dir).
 
-    ``args`` are the launcher's arguments (the engine passes its address). Raises ``VirtualenvNotFound`` with the
-    launcher's exact text where the script exits 1.
+    ``args`` are the launcher's arguments (the engine passes its address). Where the script prints its error and
+    exits 1 (no ``<venv>/bin/python``), the command returned does exactly that, so a driver sees what the engine
+    sees: a host that exits 1 with that text before printing its port. ``resolve_provider_host`` raises instead.
     """
+    try:
+        return resolve_provider_host(
+            program_dir, runtime_options, environ, args=args, project=project, config_json=config_json
+        )
+    except VirtualenvNotFound as missing:
+        failing = ["/bin/sh", "-c", 'printf "%s" "$1" >&2; exit 1', "pulumi-resource-pulumi-python", missing.stderr]
+        return failing, runtime_environment(runtime_options, environ, project=project, config_json=config_json)
+
+
+def resolve_provider_host(
+    program_dir: Path,
+    runtime_options: Mapping[str, Any],
+    environ: Mapping[str, str],
+    *,
+    args: Sequence[str] = (),
+    project: str | None = None,
+    config_json: str | None = None,
+) -> tuple[list[str], dict[str, str]]:
+    """``provider_host_command``, raising ``VirtualenvNotFound`` (the launcher's text, exit status 1) where the
+    script fails."""
     env = runtime_environment(runtime_options, environ, project=project, config_json=config_json)
     pwd = _shell_pwd(program_dir, env)
     # $@ is unquoted in the script: each argument is split on whitespace.

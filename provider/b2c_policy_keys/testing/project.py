@@ -31,7 +31,7 @@ class Project:
     name: str
     #: The program's working directory (``getPwdMain``): the root unless ``main`` names another directory.
     program_dir: Path
-    #: What the language host runs: ``program_dir`` for a directory program (its ``__main__.py``), else the file.
+    #: The program file: ``__main__.py`` of ``program_dir`` for a directory program (``main`` absent or a folder).
     main: Path
     runtime_options: dict[str, Any]
     stack_config_dir: Path
@@ -129,13 +129,13 @@ def _runtime(raw: Any) -> tuple[str, dict[str, Any]]:
 def _pwd_main(root: Path, main: Any) -> tuple[Path, Path]:
     """The program's working directory and entry point, as ``getPwdMain`` (pkg/engine/project.go) computes them."""
     if not main:
-        return root, root
+        return root, root / "__main__.py"
     target = Path(str(main))
     target = Path(os.path.normpath(root / target)) if not target.is_absolute() else target
     if not target.exists():
         raise ProjectError(f"project 'main' could not be read: stat {target}: no such file or directory")
     if target.is_dir():
-        return target, target
+        return target, target / "__main__.py"
     return target.parent, target
 
 
