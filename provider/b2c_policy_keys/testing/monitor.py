@@ -115,6 +115,14 @@ class ResourceMonitor(resource_pb2_grpc.ResourceMonitorServicer, engine_pb2_grpc
     def SupportsFeature(self, request: Any, context: Any) -> Any:
         return resource_pb2.SupportsFeatureResponse(hasSupport=request.id in FEATURES)
 
+    def GetDeploymentInfo(self, request: Any, context: grpc.ServicerContext) -> Any:
+        # Older engines: UNIMPLEMENTED, and the SDK probes SupportsFeature one feature at a time.
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "GetDeploymentInfo")
+
+    def SignalAndWaitForShutdown(self, request: Any, context: Any) -> Any:
+        # source_eval.go: returns once the program's registrations are done (no resource hooks here).
+        return empty_pb2.Empty()
+
     def RegisterResource(self, request: Any, context: grpc.ServicerContext) -> Any:
         raw = from_struct(request.object)
         inputs, secret_inputs = unwrap(raw)
