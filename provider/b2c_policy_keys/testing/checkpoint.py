@@ -78,6 +78,12 @@ class Checkpoint:
         return [r for r in self.live() if r.type == type_]
 
     @property
+    def outputs(self) -> dict[str, Any]:
+        """The stack's outputs (``pulumi stack output``)."""
+        stack = next((r for r in self.live() if r.type == "pulumi:pulumi:Stack"), None)
+        return dict(stack.outputs) if stack else {}
+
+    @property
     def provider(self) -> ResourceState | None:
         """The default ``pulumi-python`` provider: ``inputs`` is the config of the last ``up``."""
         return next((r for r in self.live() if r.type == DEFAULT_PROVIDER_URN_TYPE), None)
