@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -187,13 +188,14 @@ def test_the_repos_layout_starts_the_provider_host_from_the_program_directory(tm
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # the script runs python as its child: stop the whole group, as the engine does
     )
     try:
         assert host.stdout is not None
         port = host.stdout.readline().decode().strip()
         assert port.isdigit(), host.stderr.read().decode() if host.stderr else ""
     finally:
-        host.kill()
+        os.killpg(host.pid, signal.SIGKILL)
         host.wait(timeout=30)
 
 
