@@ -37,11 +37,21 @@ def load_checked_declaration(path: Path) -> Declaration:
     """The declaration at ``path`` checked against the running stack; a problem stops the program cleanly.
 
     ``pulumi.RunError`` makes the CLI print the one message (every problem, each with its fix) without a traceback.
+    The file is named relative to the program directory (Pulumi's working directory for the program), e.g.
+    ``stacks/keysets.yaml``, so the message points at the file to edit.
     """
     try:
-        return validate_declaration(load_declaration_file(path), current_stack_config(), source=path.name)
+        source = _shown_path(path)
+        return validate_declaration(load_declaration_file(path), current_stack_config(), source=source)
     except DeclarationError as error:
         raise pulumi.RunError(str(error)) from None
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.name
 
 
 def deploy(declaration: Declaration, config: pulumi.Config | None = None) -> dict[str, pulumi.Output[Any]]:

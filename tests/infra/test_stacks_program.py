@@ -8,6 +8,7 @@ over, like a second ``pulumi up``.
 from __future__ import annotations
 
 import gc
+import os
 import runpy
 from collections.abc import Mapping
 from dataclasses import replace
@@ -57,8 +58,13 @@ class StackRunFailed(Exception):
 
 
 def stacks_program() -> Mapping[str, Any]:
-    """Run the root ``__main__.py`` as the Pulumi language host would, and hand back what it exported."""
-    runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+    """Run the root ``__main__.py`` as the language host would (cwd = program directory); hand back its exports."""
+    previous = Path.cwd()
+    os.chdir(ROOT)  # getPwdMain (pkg/engine/project.go): the program runs in the program directory
+    try:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+    finally:
+        os.chdir(previous)
     root = get_root_resource()
     assert root is not None
     return dict(root.outputs)  # type: ignore[attr-defined]
@@ -173,7 +179,7 @@ def test_a_stack_missing_a_secret_fails_before_anything_is_registered(
         run_stack(mocks, "local", config, secret_keys)
     message = str(caught.value)
     assert message == (
-        "stack 'local': the key set declaration (keysets.yaml) cannot be deployed, 1 problem:\n"
+        "stack 'local': the key set declaration (stacks/keysets.yaml) cannot be deployed, 1 problem:\n"
         "  - FacebookSecret: the secret value is not set for this stack (config key 'facebookSecret'): "
         "pulumi config set --secret facebookSecret <value> --stack local"
     )
