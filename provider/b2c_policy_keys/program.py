@@ -6,6 +6,7 @@ repos). Resource names are the declared names: renaming an entry replaces its ke
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,8 @@ def load_checked_declaration(path: Path) -> Declaration:
     """
     try:
         source = _shown_path(path)
-        return validate_declaration(load_declaration_file(path), current_stack_config(), source=source)
+        config = current_stack_config()
+        return validate_declaration(load_declaration_file(path), config, source=source, env=os.environ)
     except DeclarationError as error:
         raise pulumi.RunError(str(error)) from None
 

@@ -38,7 +38,10 @@ class KeySetProvider(c.B2CProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[pulumi.dynamic.CheckFailure] = []
         c.check_keyset_name("name", news.get("name"), failures)
-        return CheckResult(news, failures)
+        inputs = dict(news)
+        for prop in ("adopt_existing", "purge_backup_on_delete"):
+            inputs[prop] = c.check_bool(prop, news, False, failures)
+        return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         # olds are the old outputs: compare the id the service gave with the new name, normalised.
