@@ -68,10 +68,11 @@ class Deployment:
             with self._lock:
                 self._running.append(future)
 
-    def register_outputs(self, urn: str, outputs: dict[str, object]) -> None:
+    def register_outputs(self, urn: str, outputs: dict[str, object], secrets: frozenset[str]) -> None:
+        """``RegisterResourceOutputs`` of a component or the stack (``source_eval.go``): outputs and their secrets."""
         state = self.journal.new_state(urn)
         if state is not None:
-            state.outputs = dict(outputs)
+            state.outputs, state.secret_outputs = dict(outputs), secrets
 
     # --- the step executor's side -------------------------------------------------------------------------
 
