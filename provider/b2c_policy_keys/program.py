@@ -1,6 +1,6 @@
 """What an infra repo's program does with a checked declaration: one key set and its key per entry, plus outputs.
 
-Kept out of ``stacks/__main__.py`` so the program stays a few lines and this part is importable (tests, other
+Kept out of the program (``__main__.py``) so the program stays a few lines and this part is importable (tests, other
 repos). Resource names are the declared names: renaming an entry replaces its key set, so names are forever.
 """
 

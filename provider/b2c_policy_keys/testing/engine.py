@@ -22,19 +22,11 @@ from typing import Any
 
 from b2c_policy_keys.testing.checkpoint import DEFAULT_PROVIDER_URN_TYPE, Checkpoint, ResourceState
 from b2c_policy_keys.testing.deployment import Deployment
+from b2c_policy_keys.testing.launcher import provider_host_command
 from b2c_policy_keys.testing.monitor import Diagnostic, ResourceMonitor
 from b2c_policy_keys.testing.plugin import Provider
+from b2c_policy_keys.testing.project import Project, load_project, load_stack_config
 from b2c_policy_keys.testing.protocol import drain
-
-try:  # the ``layout`` work's modules; the interim versions keep the same signatures until they land
-    from b2c_policy_keys.testing.launcher import provider_host_command  # type: ignore[import-not-found,unused-ignore]
-    from b2c_policy_keys.testing.project import (  # type: ignore[import-not-found,unused-ignore]
-        Project,
-        load_project,
-        load_stack_config,
-    )
-except ImportError:
-    from b2c_policy_keys.testing._interim import Project, load_project, load_stack_config, provider_host_command
 
 #: ``pkg/cmd/pulumi/operations/up.go`` ``defaultParallel``: 4 x CPUs.
 DEFAULT_PARALLEL = 4 * (os.cpu_count() or 1)
