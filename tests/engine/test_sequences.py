@@ -186,3 +186,18 @@ def test_the_checkpoint_never_holds_a_secret_in_clear(
     text = path.read_text()
     assert SECRET not in text and client_secret not in text
     assert text.count(SECRET_SIG) >= 3  # the key's value input, the provider's client secret input and output
+
+
+def test_up_with_refresh_reads_every_resource_first_in_the_preview_and_the_update(
+    engine: Engine, b2c_emulator: B2CEmulator
+) -> None:
+    engine.up(skip_preview=True)
+    graph_client(b2c_emulator.emulator).delete_keyset("B2C_1A_Signing")
+    result = engine.up(refresh=True)
+    assert result.preview is not None
+    for calls in (names(result.preview.calls), names(result.calls)):
+        # Without --run-program: Read (+ Diff) of every resource of the checkpoint, then the program.
+        assert {calls[1][0], calls[2][0]} == {"Read"}
+        assert calls.index(("Check", "signing")) > calls.index(("Read", "signing"))
+    assert result.ops()["signing"] == "create"
+    assert engine.checkpoint.get("signing") is not None

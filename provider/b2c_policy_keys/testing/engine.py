@@ -307,6 +307,7 @@ class Engine:
             for line in iter(proc.stdout.readline, b""):
                 out.append(line.decode(errors="replace"))
             code = proc.wait()
+            deployment.stopped.set()
             deployment.wait()
             if code != 0 and not deployment.killed:
                 errors = [d.message for d in result.diagnostics if d.severity == "error"]
@@ -328,14 +329,9 @@ class Engine:
 
 def _kill_when(proc: subprocess.Popen[bytes], deployment: Deployment) -> None:
     """A killed CLI takes its language host with it."""
-    while proc.poll() is None:
-        if deployment.killed:
-            proc.kill()
-            return
-        try:
-            proc.wait(timeout=0.05)
-        except subprocess.TimeoutExpired:
-            continue
+    deployment.stopped.wait()
+    if deployment.killed:
+        proc.kill()
 
 
 def _text(value: Any) -> str:
