@@ -6,13 +6,15 @@ Calls are ``(method, urn)`` in the order the host received them; the program and
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.testing.checkpoint import SECRET_SIG
 from b2c_policy_keys.testing.engine import DeploymentFailed, Engine, EngineKilledMidRun
-from b2c_policy_keys.testing.fixtures import B2CEmulator, EngineFactory
+from b2c_policy_keys.testing.fixtures import B2CEmulator, EngineFactory, emulator_target
 from b2c_policy_keys.testing.host import graph_client
 
 from .conftest import MakeProject
@@ -201,3 +203,25 @@ def test_up_with_refresh_reads_every_resource_first_in_the_preview_and_the_updat
         assert calls.index(("Check", "signing")) > calls.index(("Read", "signing"))
     assert result.ops()["signing"] == "create"
     assert engine.checkpoint.get("signing") is not None
+
+
+PARALLEL = """
+from b2c_policy_keys import KeySet
+
+for i in range(6):
+    KeySet(f"set-{i}", name=f"Parallel{i}")
+"""
+
+
+def test_check_and_diff_run_one_at_a_time_creates_and_deletes_in_parallel(
+    make_project: MakeProject, emulator_factory: Callable[..., Emulator]
+) -> None:
+    # Each Graph request takes 300 ms, so six independent creates handed to the workers overlap.
+    emu = emulator_factory(latency_ms=300)
+    engine = Engine(make_project(PARALLEL), "dev", environ=emulator_target(emu).environ)
+    created = engine.up(skip_preview=True)
+    assert created.peak_concurrency["Check"] == 1 and created.peak_concurrency["Create"] > 1
+    again = engine.up(skip_preview=True)
+    assert again.peak_concurrency["Check"] == again.peak_concurrency["Diff"] == 1
+    destroyed = engine.destroy(skip_preview=True)
+    assert destroyed.peak_concurrency["Delete"] > 1

@@ -45,6 +45,8 @@ class Result:
     #: ``up`` only: the preview it ran first (None with ``skip_preview``).
     preview: Result | None = None
     drift: dict[str, str] = field(default_factory=dict)  # refresh: name -> the Diff's verdict (same/update/replace)
+    #: Per provider method, the most calls in flight at once in this command's host.
+    peak_concurrency: dict[str, int] = field(default_factory=dict)
 
     def ops(self) -> dict[str, str]:
         """Resource name -> what happened to it (``replace`` for the steps of a replace)."""
@@ -219,6 +221,7 @@ class Engine:
         finally:
             provider.close()
             result.output += "".join(provider.stdout) + "".join(provider.stderr)
+            result.peak_concurrency = dict(provider.peak)
         if result.errors:
             raise DeploymentFailed(result)
 
