@@ -86,3 +86,16 @@ def test_the_local_stack_lifecycle(local: Engine, b2c_emulator: B2CEmulator) -> 
     local.up()
     local.destroy()
     assert [r for r in local.checkpoint.live() if "dynamic" in r.type] == []
+
+
+def test_a_stack_missing_a_secret_fails_in_the_program_before_any_resource(
+    local: Engine, b2c_emulator: B2CEmulator
+) -> None:
+    del local.config[f"{PROJECT}:facebookSecret"]  # as a user who forgot `pulumi config set --secret`
+    with pytest.raises(DeploymentFailed) as failed:
+        local.preview()
+    result = failed.value.result
+    assert "FacebookSecret: the secret value is not set for this stack (config key 'facebookSecret')" in result.text
+    assert "pulumi config set --secret facebookSecret <value> --stack local" in result.text
+    assert [m for m, _ in result.calls] == ["Configure"]
+    assert graph_requests(b2c_emulator.emulator) == []

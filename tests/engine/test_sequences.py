@@ -16,6 +16,7 @@ from b2c_policy_keys.testing.checkpoint import SECRET_SIG
 from b2c_policy_keys.testing.engine import DeploymentFailed, Engine, EngineKilledMidRun
 from b2c_policy_keys.testing.fixtures import B2CEmulator, EngineFactory, emulator_target
 from b2c_policy_keys.testing.host import graph_client
+from b2c_policy_keys.testing.passphrase import Crypter
 
 from .conftest import MakeProject
 
@@ -188,6 +189,21 @@ def test_the_checkpoint_never_holds_a_secret_in_clear(
     text = path.read_text()
     assert SECRET not in text and client_secret not in text
     assert text.count(SECRET_SIG) >= 3  # the key's value input, the provider's client secret input and output
+
+
+def test_an_export_encrypts_secrets_with_the_stack_passphrase(
+    make_project: MakeProject, b2c_engine: EngineFactory, tmp_path: Path
+) -> None:
+    engine = b2c_engine(make_project(), "dev", passphrase="export-passphrase")
+    engine.set_config("app:secret", SECRET, secret=True)
+    engine.up(skip_preview=True)
+    path = tmp_path / "export.json"
+    engine.export(path)
+    assert SECRET not in path.read_text()
+    deployment = json.loads(path.read_text())["deployment"]
+    crypter = Crypter("export-passphrase", deployment["secrets_providers"]["state"]["salt"])
+    key = next(r for r in deployment["resources"] if r["urn"].endswith("::signing-key"))
+    assert json.loads(crypter.decrypt(key["inputs"]["value"]["ciphertext"])) == SECRET
 
 
 def test_up_with_refresh_reads_every_resource_first_in_the_preview_and_the_update(

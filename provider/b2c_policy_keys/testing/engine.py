@@ -24,6 +24,7 @@ from b2c_policy_keys.testing.checkpoint import DEFAULT_PROVIDER_URN_TYPE, Checkp
 from b2c_policy_keys.testing.deployment import Deployment
 from b2c_policy_keys.testing.launcher import provider_host_command
 from b2c_policy_keys.testing.monitor import Diagnostic, ResourceMonitor
+from b2c_policy_keys.testing.passphrase import Crypter
 from b2c_policy_keys.testing.plugin import Provider
 from b2c_policy_keys.testing.project import Project, load_project, load_stack_config
 from b2c_policy_keys.testing.protocol import drain
@@ -153,6 +154,18 @@ class Engine:
         result.preview = preview
         self._run(result, self.checkpoint, config, lambda d: d.destroy(), dry_run=False)
         return result
+
+    def export(self, path: Path) -> None:
+        """``pulumi stack export --file path``: secrets encrypted with the stack's passphrase (``secrets_providers``
+        holds its salt, as the CLI writes it), or redacted when the engine has no passphrase."""
+        crypter = Crypter(self.passphrase) if self.passphrase else None
+        document = self.checkpoint.to_json(crypter.encrypt if crypter else None)
+        if crypter is not None:
+            document["deployment"]["secrets_providers"] = {
+                "type": "passphrase",
+                "state": {"salt": crypter.encryptionsalt},
+            }
+        path.write_text(json.dumps(document, indent=2), encoding="utf-8")
 
     # --- internals ----------------------------------------------------------------------------------------
 
