@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -195,7 +195,7 @@ class Engine:
         result: Result,
         base: Checkpoint,
         config: dict[str, tuple[str, bool]],
-        action: Any,
+        action: Callable[[Deployment], None] | None,
         *,
         dry_run: bool,
         refresh: bool = False,
