@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from b2c_policy_keys.testing import b2c_emulator, b2c_engine  # noqa: F401  (the plugin's fixtures)
+from support.programs import root_program
 
 #: A program that every sequence test drives: a key set and a secret key in it, knobs in the stack config.
 PROGRAM = """
@@ -41,15 +40,7 @@ MakeProject = Callable[..., Path]
 def make_project(tmp_path: Path) -> MakeProject:
     """A root program (``Pulumi.yaml`` and ``__main__.py`` side by side, no ``main``) with this virtualenv."""
 
-    def make(program: str = PROGRAM, *, name: str = "app-infra", stack_file: str = "") -> Path:
-        root = tmp_path / name
-        root.mkdir()
-        (root / "Pulumi.yaml").write_text(
-            f"name: {name}\nruntime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: {sys.prefix}\n"
-        )
-        (root / "__main__.py").write_text(textwrap.dedent(program))
-        if stack_file:
-            (root / "Pulumi.dev.yaml").write_text(stack_file)
-        return root
+    def make(program: str = PROGRAM, *, name: str = "app-infra") -> Path:
+        return root_program(tmp_path / name, program, name=name)
 
     return make

@@ -1,13 +1,10 @@
 """The repo's ``local`` stack through the engine: preview, up, a second up, a rotation, refresh, destroy.
 
-The program, its declaration and the committed stack file are the repo's; the project is a root program (what the
-layout work moves the repo to). Until the repo itself is laid out that way, a copy of it is.
+The project is the repo itself (a root program): its ``Pulumi.yaml``, program, declaration and committed stack file.
 """
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,25 +21,9 @@ RESOURCES = {name for ks in KEY_SETS for name in (ks, f"{ks}-key")}
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
-def local_project(tmp_path: Path) -> Path:
-    """The repo root when it is a root program; else a copy of it laid out as one, with this virtualenv."""
-    text = (REPO / "Pulumi.yaml").read_text()
-    if "\nmain:" not in text:
-        return REPO
-    root = tmp_path / "infra"
-    root.mkdir()
-    for name in ("__main__.py", "keysets.yaml", "Pulumi.local.yaml"):
-        shutil.copy(REPO / "stacks" / name, root / name)
-    kept = [line for line in text.splitlines() if not line.startswith(("main:", "stackConfigDir:"))]
-    (root / "Pulumi.yaml").write_text(
-        "\n".join(line.replace("virtualenv: .venv", f"virtualenv: {sys.prefix}") for line in kept) + "\n"
-    )
-    return root
-
-
 @pytest.fixture
-def local(tmp_path: Path, b2c_engine: EngineFactory) -> Engine:
-    return b2c_engine(local_project(tmp_path), "local", passphrase=LOCAL_PASSPHRASE)
+def local(b2c_engine: EngineFactory) -> Engine:
+    return b2c_engine(REPO, "local", passphrase=LOCAL_PASSPHRASE)
 
 
 def writes(b2c: B2CEmulator) -> list[dict[str, object]]:
@@ -105,3 +86,16 @@ def test_the_local_stack_lifecycle(local: Engine, b2c_emulator: B2CEmulator) -> 
     local.up()
     local.destroy()
     assert [r for r in local.checkpoint.live() if "dynamic" in r.type] == []
+
+
+def test_a_stack_missing_a_secret_fails_in_the_program_before_any_resource(
+    local: Engine, b2c_emulator: B2CEmulator
+) -> None:
+    del local.config[f"{PROJECT}:facebookSecret"]  # as a user who forgot `pulumi config set --secret`
+    with pytest.raises(DeploymentFailed) as failed:
+        local.preview()
+    result = failed.value.result
+    assert "FacebookSecret: the secret value is not set for this stack (config key 'facebookSecret')" in result.text
+    assert "pulumi config set --secret facebookSecret <value> --stack local" in result.text
+    assert [m for m, _ in result.calls] == ["Configure"]
+    assert graph_requests(b2c_emulator.emulator) == []

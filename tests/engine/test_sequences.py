@@ -6,14 +6,17 @@ Calls are ``(method, urn)`` in the order the host received them; the program and
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.testing.checkpoint import SECRET_SIG
 from b2c_policy_keys.testing.engine import DeploymentFailed, Engine, EngineKilledMidRun
-from b2c_policy_keys.testing.fixtures import B2CEmulator, EngineFactory
+from b2c_policy_keys.testing.fixtures import B2CEmulator, EngineFactory, emulator_target
 from b2c_policy_keys.testing.host import graph_client
+from b2c_policy_keys.testing.passphrase import Crypter
 
 from .conftest import MakeProject
 
@@ -186,3 +189,55 @@ def test_the_checkpoint_never_holds_a_secret_in_clear(
     text = path.read_text()
     assert SECRET not in text and client_secret not in text
     assert text.count(SECRET_SIG) >= 3  # the key's value input, the provider's client secret input and output
+
+
+def test_an_export_encrypts_secrets_with_the_stack_passphrase(
+    make_project: MakeProject, b2c_engine: EngineFactory, tmp_path: Path
+) -> None:
+    engine = b2c_engine(make_project(), "dev", passphrase="export-passphrase")
+    engine.set_config("app:secret", SECRET, secret=True)
+    engine.up(skip_preview=True)
+    path = tmp_path / "export.json"
+    engine.export(path)
+    assert SECRET not in path.read_text()
+    deployment = json.loads(path.read_text())["deployment"]
+    crypter = Crypter("export-passphrase", deployment["secrets_providers"]["state"]["salt"])
+    key = next(r for r in deployment["resources"] if r["urn"].endswith("::signing-key"))
+    assert json.loads(crypter.decrypt(key["inputs"]["value"]["ciphertext"])) == SECRET
+
+
+def test_up_with_refresh_reads_every_resource_first_in_the_preview_and_the_update(
+    engine: Engine, b2c_emulator: B2CEmulator
+) -> None:
+    engine.up(skip_preview=True)
+    graph_client(b2c_emulator.emulator).delete_keyset("B2C_1A_Signing")
+    result = engine.up(refresh=True)
+    assert result.preview is not None
+    for calls in (names(result.preview.calls), names(result.calls)):
+        # Without --run-program: Read (+ Diff) of every resource of the checkpoint, then the program.
+        assert {calls[1][0], calls[2][0]} == {"Read"}
+        assert calls.index(("Check", "signing")) > calls.index(("Read", "signing"))
+    assert result.ops()["signing"] == "create"
+    assert engine.checkpoint.get("signing") is not None
+
+
+PARALLEL = """
+from b2c_policy_keys import KeySet
+
+for i in range(6):
+    KeySet(f"set-{i}", name=f"Parallel{i}")
+"""
+
+
+def test_check_and_diff_run_one_at_a_time_creates_and_deletes_in_parallel(
+    make_project: MakeProject, emulator_factory: Callable[..., Emulator]
+) -> None:
+    # Each Graph request takes 300 ms, so six independent creates handed to the workers overlap.
+    emu = emulator_factory(latency_ms=300)
+    engine = Engine(make_project(PARALLEL), "dev", environ=emulator_target(emu).environ)
+    created = engine.up(skip_preview=True)
+    assert created.peak_concurrency["Check"] == 1 and created.peak_concurrency["Create"] > 1
+    again = engine.up(skip_preview=True)
+    assert again.peak_concurrency["Check"] == again.peak_concurrency["Diff"] == 1
+    destroyed = engine.destroy(skip_preview=True)
+    assert destroyed.peak_concurrency["Delete"] > 1

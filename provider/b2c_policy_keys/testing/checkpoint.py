@@ -78,10 +78,14 @@ class Checkpoint:
         return [r for r in self.live() if r.type == type_]
 
     @property
+    def stack(self) -> ResourceState | None:
+        """The root ``pulumi:pulumi:Stack`` resource."""
+        return next((r for r in self.live() if r.type == "pulumi:pulumi:Stack"), None)
+
+    @property
     def outputs(self) -> dict[str, Any]:
         """The stack's outputs (``pulumi stack output``)."""
-        stack = next((r for r in self.live() if r.type == "pulumi:pulumi:Stack"), None)
-        return dict(stack.outputs) if stack else {}
+        return dict(self.stack.outputs) if self.stack else {}
 
     @property
     def provider(self) -> ResourceState | None:

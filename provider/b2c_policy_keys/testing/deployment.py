@@ -38,6 +38,8 @@ class Deployment:
         self.steps: list[Step] = []
         self.errors: list[str] = []
         self.killed = False
+        #: Set when the run is killed, or by the engine once the program has exited: wakes the program's watcher.
+        self.stopped = threading.Event()
         self._kill_on_create = kill_on_create
         self._generate = threading.Lock()
         self._lock = threading.Lock()
@@ -68,10 +70,11 @@ class Deployment:
             with self._lock:
                 self._running.append(future)
 
-    def register_outputs(self, urn: str, outputs: dict[str, object]) -> None:
+    def register_outputs(self, urn: str, outputs: dict[str, object], secrets: frozenset[str]) -> None:
+        """``RegisterResourceOutputs`` of a component or the stack (``source_eval.go``): outputs and their secrets."""
         state = self.journal.new_state(urn)
         if state is not None:
-            state.outputs = dict(outputs)
+            state.outputs, state.secret_outputs = dict(outputs), secrets
 
     # --- the step executor's side -------------------------------------------------------------------------
 
@@ -85,6 +88,7 @@ class Deployment:
                 state = step.apply(self)
         except EngineKilled:
             self.killed = True
+            self.stopped.set()
             if reg is not None:
                 reg.done.set_exception(StepFailed("the engine was killed"))
             return

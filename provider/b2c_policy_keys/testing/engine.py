@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from b2c_policy_keys.testing.checkpoint import DEFAULT_PROVIDER_URN_TYPE, Checkp
 from b2c_policy_keys.testing.deployment import Deployment
 from b2c_policy_keys.testing.launcher import provider_host_command
 from b2c_policy_keys.testing.monitor import Diagnostic, ResourceMonitor
+from b2c_policy_keys.testing.passphrase import Crypter
 from b2c_policy_keys.testing.plugin import Provider
 from b2c_policy_keys.testing.project import Project, load_project, load_stack_config
 from b2c_policy_keys.testing.protocol import drain
@@ -45,6 +46,8 @@ class Result:
     #: ``up`` only: the preview it ran first (None with ``skip_preview``).
     preview: Result | None = None
     drift: dict[str, str] = field(default_factory=dict)  # refresh: name -> the Diff's verdict (same/update/replace)
+    #: Per provider method, the most calls in flight at once in this command's host.
+    peak_concurrency: dict[str, int] = field(default_factory=dict)
 
     def ops(self) -> dict[str, str]:
         """Resource name -> what happened to it (``replace`` for the steps of a replace)."""
@@ -152,6 +155,18 @@ class Engine:
         self._run(result, self.checkpoint, config, lambda d: d.destroy(), dry_run=False)
         return result
 
+    def export(self, path: Path) -> None:
+        """``pulumi stack export --file path``: secrets encrypted with the stack's passphrase (``secrets_providers``
+        holds its salt, as the CLI writes it), or redacted when the engine has no passphrase."""
+        crypter = Crypter(self.passphrase) if self.passphrase else None
+        document = self.checkpoint.to_json(crypter.encrypt if crypter else None)
+        if crypter is not None:
+            document["deployment"]["secrets_providers"] = {
+                "type": "passphrase",
+                "state": {"salt": crypter.encryptionsalt},
+            }
+        path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+
     # --- internals ----------------------------------------------------------------------------------------
 
     def _stored_config(self) -> dict[str, tuple[str, bool]]:
@@ -180,7 +195,7 @@ class Engine:
         result: Result,
         base: Checkpoint,
         config: dict[str, tuple[str, bool]],
-        action: Any,
+        action: Callable[[Deployment], None] | None,
         *,
         dry_run: bool,
         refresh: bool = False,
@@ -219,6 +234,7 @@ class Engine:
         finally:
             provider.close()
             result.output += "".join(provider.stdout) + "".join(provider.stderr)
+            result.peak_concurrency = dict(provider.peak)
         if result.errors:
             raise DeploymentFailed(result)
 
@@ -307,6 +323,7 @@ class Engine:
             for line in iter(proc.stdout.readline, b""):
                 out.append(line.decode(errors="replace"))
             code = proc.wait()
+            deployment.stopped.set()
             deployment.wait()
             if code != 0 and not deployment.killed:
                 errors = [d.message for d in result.diagnostics if d.severity == "error"]
@@ -328,14 +345,9 @@ class Engine:
 
 def _kill_when(proc: subprocess.Popen[bytes], deployment: Deployment) -> None:
     """A killed CLI takes its language host with it."""
-    while proc.poll() is None:
-        if deployment.killed:
-            proc.kill()
-            return
-        try:
-            proc.wait(timeout=0.05)
-        except subprocess.TimeoutExpired:
-            continue
+    deployment.stopped.wait()
+    if deployment.killed:
+        proc.kill()
 
 
 def _text(value: Any) -> str:

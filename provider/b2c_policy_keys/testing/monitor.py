@@ -87,7 +87,7 @@ class ResourceMonitor(resource_pb2_grpc.ResourceMonitorServicer, engine_pb2_grpc
         stack: str,
         project: str,
         register: Callable[[Registration], None],
-        register_outputs: Callable[[str, dict[str, Any]], None],
+        register_outputs: Callable[[str, dict[str, Any], frozenset[str]], None],
         diagnostics: list[Diagnostic],
     ) -> None:
         self._stack = stack
@@ -149,7 +149,7 @@ class ResourceMonitor(resource_pb2_grpc.ResourceMonitorServicer, engine_pb2_grpc
         return resource_pb2.RegisterResourceResponse(urn=reg.urn, id=id_, object=to_struct(wrapped))
 
     def RegisterResourceOutputs(self, request: Any, context: Any) -> Any:
-        self._register_outputs(request.urn, unwrap(from_struct(request.outputs))[0])
+        self._register_outputs(request.urn, *unwrap(from_struct(request.outputs)))
         return empty_pb2.Empty()
 
     # --- Engine -------------------------------------------------------------------------------------------

@@ -78,6 +78,9 @@ class Provider:
         self.calls = calls
         self.stdout: list[str] = []
         self.stderr: list[str] = []
+        #: The most calls of each method that were in flight at once (Check and Diff: 1, the step generator's).
+        self.peak: dict[str, int] = {}
+        self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
         self._proc = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert self._proc.stdout is not None and self._proc.stderr is not None
@@ -110,10 +113,15 @@ class Provider:
     def _call(self, method: str, request: Any, urn: str = "") -> Any:
         with self._lock:
             self.calls.append((method, urn))
+            self._in_flight[method] = self._in_flight.get(method, 0) + 1
+            self.peak[method] = max(self.peak.get(method, 0), self._in_flight[method])
         try:
             return getattr(self._stub, method)(request, timeout=RPC_TIMEOUT_S)
         except grpc.RpcError as exc:
             raise ProviderCallFailed(method, urn, exc.details() or exc.code().name) from None
+        finally:
+            with self._lock:
+                self._in_flight[method] -= 1
 
     def configure(self, config: Mapping[str, tuple[str, bool]]) -> None:
         """The whole stack config, secrets wrapped (``target.go`` ``GetPackageConfig``)."""
