@@ -3,7 +3,10 @@
 Every block carries an HTML comment on the line before its fence, ``<!-- doc-test: KIND -->``, so a new block
 without a way to be checked fails the suite instead of rotting. Kinds:
 
-- ``program``: a complete Pulumi program; run through the engine stand-in against the emulator.
+- ``program``: a complete Pulumi program; ``pulumi up`` through the engine stand-in (``b2c_policy_keys.testing``)
+  against the emulator.
+- ``pytest``: a test file of a user's repo; passes under ``pytest -p b2c_policy_keys.testing`` beside the first
+  ``program`` block.
 - ``python``: Python run in-process against the emulator (a snippet needing a program context is a ``program``).
 - ``shell``: commands; ``pulumi ...`` lines are checked against Pulumi's own command and flag table
   (``pulumi_cli.json``, generated from Pulumi's source), ``b2c-keys ...`` lines run against the emulator,
@@ -27,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
 _MARKER = re.compile(r"<!--\s*doc-test:\s*([\w-]+)(?::\s*(.+?))?\s*-->")
-KINDS = frozenset({"program", "python", "shell", "declaration", "yaml", "output", "text", "skip"})
+KINDS = frozenset({"program", "pytest", "python", "shell", "declaration", "yaml", "output", "text", "skip"})
 
 
 @dataclass(frozen=True)

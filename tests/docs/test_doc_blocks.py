@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,12 +26,13 @@ import yaml
 from b2c_policy_keys.certificates import open_pkcs12, pkcs12_uses_aes256
 from b2c_policy_keys.declaration import parse_declaration
 from b2c_policy_keys.emulator import Emulator
+from b2c_policy_keys.testing.fixtures import B2CEmulator, EngineFactory
+from b2c_policy_keys.testing.host import graph_client
 from docs.doc_blocks import KINDS, Block, Line, PulumiCli, all_blocks, command_lines, commands, program_of
-from docs.tenant import B2C_KEYS, DocsTenant, clean_environ, docs_tenant, running_emulator
+from docs.tenant import B2C_KEYS, CREDENTIAL_PREFIXES, DocsTenant, clean_environ, docs_tenant, running_emulator
 from key_kinds.material import PFX_PASSWORD, Material
-from support.host import emulator_config, graph_client
-from support.mocks import ProviderMocks, run_program
 from support.pki import pfx, self_signed, shared_rsa_key
+from support.programs import root_program
 
 BLOCKS = all_blocks()
 PULUMI = PulumiCli.load()
@@ -250,18 +253,18 @@ def run_script(block: Block, lines: list[Line], tenant: DocsTenant, cwd: Path) -
 
 # --- Python -----------------------------------------------------------------------------------------------------
 
+#: The stack config the docs' programs read (``pulumi config set --secret app:...``).
 PROGRAM_CONFIG = {"app:facebookSecret": "docs-program-facebook-secret-5d2c", "app:pfxPassword": PFX_PASSWORD}
 
 
-def write_program_files(cwd: Path) -> None:
+def write_program_files(root: Path) -> None:
     """The files the docs' programs read beside them: a SAML certificate and a client PFX B2C accepts."""
     now = datetime.now(tz=UTC)
     key = shared_rsa_key()
-    material = Material(
-        self_signed(key, subject="docs", not_before=now - timedelta(days=1), not_after=now + timedelta(days=200)), key
-    )
-    (cwd / "saml.cer").write_bytes(material.der)
-    (cwd / "client.pfx").write_bytes(base64.b64decode(material.pfx()))
+    valid = {"not_before": now - timedelta(days=1), "not_after": now + timedelta(days=200)}
+    material = Material(self_signed(key, subject="docs", **valid), key)
+    (root / "saml.cer").write_bytes(material.der)
+    (root / "client.pfx").write_bytes(base64.b64decode(material.pfx()))
 
 
 def seed_lookups(source: str, emulator: Emulator) -> None:
@@ -275,30 +278,51 @@ def seed_lookups(source: str, emulator: Emulator) -> None:
         graph.generate_key(keyset, use="sig", kty="RSA")
 
 
+def program_project(root: Path, source: str) -> Path:
+    """A user's project: the block as its root ``__main__.py``, the files it reads beside it."""
+    root_program(root, source)
+    write_program_files(root)
+    return root
+
+
 @pytest.mark.parametrize("block", of_kind("program"), ids=where)
-def test_program_block(block: Block, emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    write_program_files(tmp_path)
-    seed_lookups(block.text, emulator)
-    code = compile(block.text, block.where, "exec")
-    mocks = ProviderMocks(config=emulator_config(emulator))
+def test_program_block(block: Block, b2c_engine: EngineFactory, b2c_emulator: B2CEmulator, tmp_path: Path) -> None:
+    """A complete program: ``pulumi up`` through the engine stand-in (the real program, the real provider host)."""
+    seed_lookups(block.text, b2c_emulator.emulator)
+    engine = b2c_engine(program_project(tmp_path / "infra", block.text), "dev")
+    for key, value in PROGRAM_CONFIG.items():
+        engine.set_config(key, value, secret=True)
 
-    def program() -> dict[str, Any]:
-        exec(code, {"__name__": "__main__"})  # noqa: S102 (the docs' own program)
-        return {}
+    result = engine.up()
 
-    # The stack config a user sets: the provider's b2c: settings (the program's lookups read them too) and app:.
-    stack = {**emulator_config(emulator), **PROGRAM_CONFIG}
-    run_program(program, mocks, program_config=stack, secret_config=frozenset({*PROGRAM_CONFIG, "b2c:clientSecret"}))
-    failures = [m for m in mocks.messages if m.startswith(("ERROR", "CRITICAL"))]
-    assert not failures, f"{block.where}: {failures}"
-    if "get_keyset" not in block.text:  # a program of lookups only declares nothing
-        assert mocks.plans and set(mocks.plans.values()) == {"create"}, mocks.plans
-    seen = "\n".join(
-        [*mocks.messages, *mocks.pickles, json.dumps({n: s.outputs for n, s in mocks.state.items()}, default=str)]
-    )
+    assert not [d for d in result.diagnostics if d.severity == "error"], f"{block.where}: {result.text}"
+    dynamic = [r for r in engine.checkpoint.live() if "dynamic" in r.type]
+    assert all(r.id for r in dynamic), block.where
+    assert dynamic or "get_" in block.text, f"{block.where} declares nothing"
     for secret in PROGRAM_CONFIG.values():
-        assert secret not in seen
+        assert secret not in result.text
+
+
+@pytest.mark.parametrize("block", of_kind("pytest"), ids=where)
+def test_pytest_block(block: Block, tmp_path: Path) -> None:
+    """A test file of a user's repo passes under ``pytest -p b2c_policy_keys.testing``, beside the README's complete
+    program (the first ``program`` block) in a project of its own."""
+    root = program_project(tmp_path / "infra", of_kind("program")[0].text)
+    (root / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_program.py").write_text(block.text)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(CREDENTIAL_PREFIXES)}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "b2c_policy_keys.testing", "-p", "no:cacheprovider", "tests"],
+        cwd=root,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, f"{block.where}:\n{run.stdout[-3000:]}{run.stderr[-3000:]}"
+    assert re.search(r"\b[1-9]\d* passed\b", run.stdout)
 
 
 @pytest.mark.parametrize("block", of_kind("python"), ids=where)

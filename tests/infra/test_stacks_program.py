@@ -1,4 +1,4 @@
-"""The real ``stacks/`` program, run under ``pulumi.runtime.set_mocks`` with the committed stack files.
+"""The real program (the root ``__main__.py``), run under ``pulumi.runtime.set_mocks`` with the committed stack files.
 
 The mocks (``support.mocks``) delegate to the unpickled providers, which talk to emulators over HTTPS: what lands in
 the emulated tenant is what ``pulumi up`` would put in a real one. A second run on the same mocks carries the state
@@ -8,17 +8,19 @@ over, like a second ``pulumi up``.
 from __future__ import annotations
 
 import gc
+import os
 import runpy
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pulumi.runtime.settings import get_root_resource
-from pulumi_passphrase import read_stack_file
 
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.graph import client_for, resolve_settings
+from b2c_policy_keys.testing.project import load_project, load_stack_config
 from support.host import emulator_config, graph_requests
 from support.mocks import ProviderMocks, run_program
 
@@ -36,6 +38,13 @@ RESOURCES = sorted(
 )
 
 
+def read_stack_file(path: Path, passphrase: str | None = None) -> tuple[dict[str, str], list[str]]:
+    """The stack file at ``path`` as the CLI hands it to the program: plain values, and which keys are secret."""
+    project = replace(load_project(ROOT), stack_config_dir=path.parent)
+    values = load_stack_config(project, path.name.removeprefix("Pulumi.").removesuffix(".yaml"), passphrase)
+    return {k: v for k, (v, _) in values.items()}, sorted(k for k, (_, secret) in values.items() if secret)
+
+
 def calls_per_resource(mocks: ProviderMocks) -> dict[str, list[str]]:
     """Provider methods called per resource, in order (resources of one run register concurrently)."""
     calls: dict[str, list[str]] = {}
@@ -49,8 +58,13 @@ class StackRunFailed(Exception):
 
 
 def stacks_program() -> Mapping[str, Any]:
-    """Run ``stacks/__main__.py`` as the Pulumi language host would, and hand back what it exported."""
-    runpy.run_path(str(STACKS / "__main__.py"), run_name="__main__")
+    """Run the root ``__main__.py`` as the language host would (cwd = program directory); hand back its exports."""
+    previous = Path.cwd()
+    os.chdir(ROOT)  # getPwdMain (pkg/engine/project.go): the program runs in the program directory
+    try:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+    finally:
+        os.chdir(previous)
     root = get_root_resource()
     assert root is not None
     return dict(root.outputs)  # type: ignore[attr-defined]
@@ -165,7 +179,7 @@ def test_a_stack_missing_a_secret_fails_before_anything_is_registered(
         run_stack(mocks, "local", config, secret_keys)
     message = str(caught.value)
     assert message == (
-        "stack 'local': the key set declaration (keysets.yaml) cannot be deployed, 1 problem:\n"
+        "stack 'local': the key set declaration (stacks/keysets.yaml) cannot be deployed, 1 problem:\n"
         "  - FacebookSecret: the secret value is not set for this stack (config key 'facebookSecret'): "
         "pulumi config set --secret facebookSecret <value> --stack local"
     )
