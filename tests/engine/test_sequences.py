@@ -241,3 +241,23 @@ def test_check_and_diff_run_one_at_a_time_creates_and_deletes_in_parallel(
     assert again.peak_concurrency["Check"] == again.peak_concurrency["Diff"] == 1
     destroyed = engine.destroy(skip_preview=True)
     assert destroyed.peak_concurrency["Delete"] > 1
+
+
+RETAINED = """
+import pulumi
+from b2c_policy_keys import KeySet
+
+KeySet("kept", name="Kept", opts=pulumi.ResourceOptions(retain_on_delete=True))
+KeySet("dropped", name="Dropped")
+"""
+
+
+def test_retain_on_delete_leaves_state_without_a_delete_call(
+    make_project: MakeProject, b2c_engine: EngineFactory, b2c_emulator: B2CEmulator
+) -> None:
+    engine = b2c_engine(make_project(RETAINED), "dev")
+    engine.up(skip_preview=True)
+    destroyed = engine.destroy(skip_preview=True)
+    assert names(destroyed.calls) == [("Configure", ""), ("Delete", "dropped")]
+    assert list(engine.checkpoint.live()) == []
+    assert "B2C_1A_Kept" in {ks.id for ks in graph_client(b2c_emulator.emulator).list_keysets()}
