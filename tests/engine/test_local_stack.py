@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.testing.engine import DeploymentFailed, Engine
 from b2c_policy_keys.testing.fixtures import B2CEmulator, EngineFactory
 from b2c_policy_keys.testing.host import graph_client, graph_requests
@@ -24,6 +25,18 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 @pytest.fixture
 def local(b2c_engine: EngineFactory) -> Engine:
     return b2c_engine(REPO, "local", passphrase=LOCAL_PASSPHRASE)
+
+
+def test_the_local_stack_file_targets_the_emulator_defaults_with_no_secret_in_clear() -> None:
+    text = (REPO / "stacks" / "Pulumi.local.yaml").read_text()
+    assert "local-emulator-facebook-secret" not in text and "emulator-readwrite-secret" not in text
+    config = Engine(REPO, "local", environ={}, passphrase=LOCAL_PASSPHRASE).config
+    assert config["b2c:tenantId"] == (Emulator.__init__.__kwdefaults__["tenant_id"], False)
+    assert config["b2c:clientId"] == ("b2c00000-0000-4000-8000-0000000000a1", False)
+    assert config[f"{PROJECT}:facebookSecret"] == ("local-emulator-facebook-secret", True)
+    assert [k for k, (_, secret) in config.items() if secret] == [f"{PROJECT}:facebookSecret"]
+    with pytest.raises(ValueError, match="incorrect passphrase"):
+        Engine(REPO, "local", environ={}, passphrase="not-the-local-passphrase")
 
 
 def writes(b2c: B2CEmulator) -> list[dict[str, object]]:
@@ -55,6 +68,7 @@ def test_the_local_stack_lifecycle(local: Engine, b2c_emulator: B2CEmulator) -> 
     local.set_config(f"{PROJECT}:facebookSecret", "rotated-local-facebook-secret", secret=True)
     rotation = local.up()
     assert rotation.preview is not None and rotation.preview.ops()["FacebookSecret-key"] == "replace"
+    assert {rotation.preview.ops()[n] for n in RESOURCES - {"FacebookSecret-key"}} == {"same"}  # only that key
     summary = [(r["method"], str(r["path"]).rsplit("/", 1)[-1]) for r in writes(b2c_emulator)]
     assert summary[-1][0] == "PATCH"  # the old key disabled (Delete), last
     assert all(method == "POST" for method, _ in summary[:-1])

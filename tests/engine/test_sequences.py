@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from b2c_policy_keys.emulator import Emulator
-from b2c_policy_keys.testing.checkpoint import SECRET_SIG
+from b2c_policy_keys.testing.checkpoint import SECRET_SIG, SIG_KEY
 from b2c_policy_keys.testing.engine import DeploymentFailed, Engine, EngineKilledMidRun
 from b2c_policy_keys.testing.fixtures import B2CEmulator, EngineFactory, emulator_target
 from b2c_policy_keys.testing.host import graph_client
@@ -241,3 +241,55 @@ def test_check_and_diff_run_one_at_a_time_creates_and_deletes_in_parallel(
     assert again.peak_concurrency["Check"] == again.peak_concurrency["Diff"] == 1
     destroyed = engine.destroy(skip_preview=True)
     assert destroyed.peak_concurrency["Delete"] > 1
+
+
+RETAINED = """
+import pulumi
+from b2c_policy_keys import KeySet
+
+KeySet("kept", name="Kept", opts=pulumi.ResourceOptions(retain_on_delete=True))
+KeySet("dropped", name="Dropped")
+"""
+
+
+def test_retain_on_delete_leaves_state_without_a_delete_call(
+    make_project: MakeProject, b2c_engine: EngineFactory, b2c_emulator: B2CEmulator
+) -> None:
+    engine = b2c_engine(make_project(RETAINED), "dev")
+    engine.up(skip_preview=True)
+    destroyed = engine.destroy(skip_preview=True)
+    assert names(destroyed.calls) == [("Configure", ""), ("Delete", "dropped")]
+    assert list(engine.checkpoint.live()) == []
+    assert "B2C_1A_Kept" in {ks.id for ks in graph_client(b2c_emulator.emulator).list_keysets()}
+
+
+OPTIONS = """
+import pulumi
+from b2c_policy_keys import KeySet, SecretKey
+
+app = pulumi.Config("app")
+keyset = KeySet("signing", name="Signing")
+SecretKey(
+    "signing-key",
+    keyset_id=keyset.keyset_id,
+    value=app.require_secret("secret"),
+    opts=pulumi.ResourceOptions(additional_secret_outputs=["kid"], ignore_changes=["value"]),
+)
+"""
+
+
+def test_additional_secret_outputs_and_ignore_changes(
+    make_project: MakeProject, b2c_engine: EngineFactory, tmp_path: Path
+) -> None:
+    engine = b2c_engine(make_project(OPTIONS), "dev")
+    engine.set_config("app:secret", SECRET, secret=True)
+    engine.up(skip_preview=True)
+    key = engine.checkpoint.get("signing-key")
+    assert key is not None and "kid" in key.secret_outputs  # annotateSecrets: additionalSecretOutputs
+    engine.export(tmp_path / "state.json")
+    exported = json.loads((tmp_path / "state.json").read_text())["deployment"]["resources"]
+    outputs = next(r["outputs"] for r in exported if r["urn"] == key.urn)
+    assert set(outputs["kid"]) == {SIG_KEY, "ciphertext"}  # the id still names the kid, as in Pulumi's state
+    # processIgnoreChanges: the old value is kept before Check, so a new one is no change.
+    engine.set_config("app:secret", ROTATED, secret=True)
+    assert engine.up().ops()["signing-key"] == "same"

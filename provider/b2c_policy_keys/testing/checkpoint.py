@@ -35,6 +35,8 @@ class ResourceState:
     parent: str = ""
     dependencies: list[str] = field(default_factory=list)
     protect: bool = False
+    #: ``retainOnDelete``: dropped from state on delete, never deleted at the service.
+    retain_on_delete: bool = False
     #: Marked by a create-before-delete replace whose delete has not run yet (``resource.State.Delete``).
     delete: bool = False
     secret_inputs: frozenset[str] = frozenset()
@@ -116,6 +118,8 @@ class Checkpoint:
                 entry["dependencies"] = list(r.dependencies)
             if r.protect:
                 entry["protect"] = True
+            if r.retain_on_delete:
+                entry["retainOnDelete"] = True
             if r.delete:
                 entry["delete"] = True
             if r.additional_secret_outputs:

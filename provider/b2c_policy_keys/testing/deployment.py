@@ -15,7 +15,7 @@ from concurrent import futures
 from b2c_policy_keys.testing.checkpoint import Checkpoint, ResourceState
 from b2c_policy_keys.testing.journal import Journal
 from b2c_policy_keys.testing.monitor import Registration
-from b2c_policy_keys.testing.plugin import Provider, ProviderCallFailed
+from b2c_policy_keys.testing.plugin import Provider
 from b2c_policy_keys.testing.step_generator import StepGenerator, schedule_deletes
 from b2c_policy_keys.testing.steps import PROVIDER_TYPE_PREFIX, DeleteStep, EngineKilled, RefreshStep, Step, StepFailed
 
@@ -62,7 +62,7 @@ class Deployment:
                 return
             try:
                 steps = self.generator.generate_steps(reg)
-            except (StepFailed, ProviderCallFailed) as error:
+            except Exception as error:  # a check failure, a failed call, or a bug: the program must get an answer
                 self._fail(error)
                 reg.done.set_exception(error)
                 return
@@ -92,7 +92,7 @@ class Deployment:
             if reg is not None:
                 reg.done.set_exception(StepFailed("the engine was killed"))
             return
-        except (StepFailed, ProviderCallFailed) as error:
+        except Exception as error:  # StepFailed, ProviderCallFailed, or a bug: never leave the program waiting
             self._fail(error)
             if reg is not None:
                 reg.done.set_exception(error)

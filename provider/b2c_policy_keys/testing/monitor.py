@@ -41,6 +41,7 @@ class Registration:
     additional_secret_outputs: tuple[str, ...]
     delete_before_replace: bool
     ignore_changes: tuple[str, ...]
+    retain_on_delete: bool = False
     done: futures.Future[tuple[str, dict[str, Any], frozenset[str]]] = field(default_factory=futures.Future)
 
 
@@ -139,6 +140,7 @@ class ResourceMonitor(resource_pb2_grpc.ResourceMonitorServicer, engine_pb2_grpc
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
             delete_before_replace=bool(request.deleteBeforeReplace),
             ignore_changes=tuple(request.ignoreChanges),
+            retain_on_delete=bool(request.retainOnDelete),
         )
         self._register(reg)
         try:

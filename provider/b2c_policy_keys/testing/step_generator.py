@@ -43,6 +43,7 @@ class StepGenerator:
             parent=reg.parent,
             dependencies=list(reg.dependencies),
             protect=reg.protect,
+            retain_on_delete=reg.retain_on_delete,
             secret_inputs=reg.secret_inputs,
             additional_secret_outputs=reg.additional_secret_outputs,
         )

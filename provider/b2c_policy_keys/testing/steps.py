@@ -108,7 +108,8 @@ class DeleteStep(Step):
         if deployment.dry_run:
             return None
         # A provider resource is the engine's own: closing it is not a Delete call (``providers.Registry.Delete``).
-        if old.custom and old.id and not old.type.startswith(PROVIDER_TYPE_PREFIX):
+        # step.go DeleteStep.Apply: a resource with retainOnDelete leaves state without a Delete call.
+        if old.custom and old.id and not old.type.startswith(PROVIDER_TYPE_PREFIX) and not old.retain_on_delete:
             deployment.provider.delete(old.urn, old.id, old.outputs, old.inputs)
         deployment.journal.deleted(old)
         return None
