@@ -23,7 +23,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from b2c_policy_keys import model
-from b2c_policy_keys.errors import GraphError, NotFoundError, OutcomeUnknownError
+from b2c_policy_keys.errors import B2CKeysError, GraphError, NotFoundError, OutcomeUnknownError
 
 if TYPE_CHECKING:
     from b2c_policy_keys.graph import GraphClient
@@ -314,6 +314,45 @@ def warn_if_expiring(what: str, expires_at: object) -> None:
         pulumi.warn(f"{what}: expires_at {when} is within {EXPIRY_WARNING_DAYS} days; plan a rotation")
 
 
+# --- never a moment without a valid key ----------------------------------------------------------------------
+
+#: Outputs of a key in the middle of a scheduled rotation: the kid it replaces, kept enabled until ``retire_at``
+#: (the new key's not-before), and that moment in epoch seconds.
+RETIRING_KID = "retiring_kid"
+RETIRE_AT = "retire_at"
+
+
+class WouldLeaveNoValidKeyError(B2CKeysError):
+    """A disable refused because the key set would have no valid enabled key while another is scheduled to start."""
+
+
+def refuse_to_darken(keyset: model.KeySet, kids: set[str], doing: str) -> None:
+    """Raise when disabling ``kids`` leaves ``keyset`` without a valid key although one of its other keys is enabled
+    and only waits for its not-before: that key is meant to take over, so the old one must serve until then.
+
+    A set whose other keys are all disabled or expired may go dark: that is what removing its last key means.
+    """
+    now = model.now_epoch()
+    remaining = [k for k in keyset.keys if k.kid not in kids]
+    if not any(k.kid in kids and k.is_valid_at(now) for k in keyset.keys):
+        return  # nothing valid is being taken away
+    if any(k.is_valid_at(now) for k in remaining):
+        return
+    waiting = sorted(
+        (k for k in remaining if k.enabled and k.nbf is not None and k.nbf > now and (k.exp is None or k.exp > k.nbf)),
+        key=lambda k: k.nbf or 0,
+    )
+    if waiting:
+        first = waiting[0]
+        when = model.iso_utc(first.nbf or now)
+        raise WouldLeaveNoValidKeyError(
+            f"Not {doing}: {keyset.id} would have no valid key until {first.kid} becomes valid at {when} "
+            f"(AADB2C90019 for every sign-in meanwhile). The key stays enabled; run `pulumi up` again after {when} "
+            f"to finish, or disable it anyway with `b2c-keys disable {keyset.id} <kid> --force` "
+            f"(kid: {', '.join(sorted(kids))})."
+        )
+
+
 # --- key resources --------------------------------------------------------------------------------------------
 
 
@@ -329,6 +368,7 @@ class KeyProvider(B2CProvider):
     secret_outputs: tuple[str, ...] = ()
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """The key as the service shows it now; a retiring key (a scheduled rotation) that is gone is forgotten."""
         keyset_id, kid = split_key_id(id_, props)
         try:
             keyset = self.client().get_keyset(keyset_id)
@@ -337,22 +377,47 @@ class KeyProvider(B2CProvider):
         key = keyset.key(kid)
         if key is None:
             return ReadResult("", {})
+        outs = {**self.carried(props), **key_outputs(keyset.id, key)}
+        retiring = keyset.key(plain(props.get(RETIRING_KID)) or "")
+        if retiring is None or not retiring.enabled:  # retired already (out of band, or never scheduled)
+            outs.pop(RETIRING_KID, None)
+            outs.pop(RETIRE_AT, None)
         # Inputs stay as they are: secret inputs are not in the outputs, and `enabled` is the wish, not the fact.
-        return ReadResult(id_, {**self.carried(props), **key_outputs(keyset.id, key)})
+        return ReadResult(id_, outs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Only ``enabled`` changes in place (every other input replaces): one PATCH when the status differs."""
+        return UpdateResult(self.update_status(id_, olds, news))
+
+    def update_status(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+        """``olds`` carried with ``enabled`` and ``status`` as ``news`` asks (a PATCH only when the status differs)."""
         keyset_id, kid = split_key_id(id_, olds)
         wanted = status_for(news.get("enabled", True))
         if plain(olds.get("status")) != wanted:
             self.client().set_key_status(keyset_id, kid, wanted)
-        return UpdateResult({**self.carried(olds), "enabled": as_bool(news.get("enabled"), True), "status": wanted})
+        return {**self.carried(olds), "enabled": as_bool(news.get("enabled"), True), "status": wanted}
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        """B2C cannot delete one key: disable it, so it is never active again. Already gone is success."""
+        """B2C cannot delete one key: disable it (and a key it is retiring), so it is never active again.
+
+        Never leaves the set dark while another of its keys is scheduled to take over: that refuses (see
+        ``refuse_to_darken``), and the engine keeps the resource and retries the delete on the next ``up``, which
+        succeeds once the other key is valid. Already gone is success. One read before the writes, under the key
+        set's lock, to tell which keys would still be valid.
+        """
         keyset_id, kid = split_key_id(id_, props)
-        with suppress(NotFoundError):
-            self.client().set_key_status(keyset_id, kid, "disabled")
+        kids = {k for k in (kid, plain(props.get(RETIRING_KID))) if isinstance(k, str) and k}
+        client = self.client()
+        with keyset_writes(client, keyset_id):
+            try:
+                keyset = client.get_keyset(keyset_id)
+            except NotFoundError:
+                return
+            targets = [k for k in keyset.keys if k.kid in kids and k.enabled]
+            refuse_to_darken(keyset, {k.kid for k in targets}, "deleting this key")
+            for key in targets:
+                with suppress(NotFoundError):
+                    client.set_key_status(keyset.id, key.kid, "disabled")
 
     def carried(self, outputs: Mapping[str, Any]) -> dict[str, Any]:
         """Old outputs carried into new ones: plain values, secrets re-wrapped, ``__provider`` left to the host."""
