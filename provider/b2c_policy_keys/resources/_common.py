@@ -142,12 +142,23 @@ def check_keyset_name(prop: str, value: object, failures: list[CheckFailure]) ->
     failures.extend(failure(prop, problem) for problem in model.keyset_name_problems(value))
 
 
+def keyset_identity(name: str) -> str:
+    """A key set name as the service identifies it: without the ``B2C_1A_`` prefix (any case), case-folded.
+
+    The service's ids match case-insensitively (docs/emulator.md); until ``model.same_keyset_id`` lands, this.
+    """
+    text = name.strip()
+    if text.upper().startswith(model.KEYSET_PREFIX):
+        text = text[len(model.KEYSET_PREFIX) :]
+    return text.casefold()
+
+
 def same_keyset(a: object, b: object) -> bool:
-    """Both spellings (with or without ``B2C_1A_``) name the same key set."""
+    """Both spellings (with or without ``B2C_1A_``, in any case) name the same key set."""
     a, b = plain(a), plain(b)
     if not isinstance(a, str) or not isinstance(b, str):
         return a == b
-    return model.normalise_keyset_id(a) == model.normalise_keyset_id(b)
+    return keyset_identity(a) == keyset_identity(b)
 
 
 # --- outputs ------------------------------------------------------------------------------------------------

@@ -1,7 +1,15 @@
-"""KeySet: one B2C policy key set (``trustFramework/keySets``) as a Pulumi dynamic resource."""
+"""KeySet: one B2C policy key set (``trustFramework/keySets``) as a Pulumi dynamic resource.
+
+One identity, the service's (issue 11, B07): a name that differs only in case or in the ``B2C_1A_`` prefix is the same
+set, so diff shows no change and never a replace (whose deferred delete would delete the live set). A set adopted
+under a new resource name is the old resource's set too: the engine then deletes the old resource in the same run and
+host process, and that delete must leave the set alone; adoption records the set for exactly that.
+"""
 
 from __future__ import annotations
 
+import secrets
+import threading
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,9 +25,22 @@ if TYPE_CHECKING:
     from b2c_policy_keys.graph import GraphClient
 
 _ADOPT_HINT = (
-    "Set adopt_existing=True on this KeySet to manage the existing key set (its keys are kept). "
+    "If another KeySet of this stack manages it (you renamed the resource or changed the name's case), keep one "
+    'resource and rename with `opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name="<old resource name>")])`. '
+    "If nothing in this stack manages it, set adopt_existing=True to manage it (its keys are kept). "
     "`pulumi import` cannot help: Pulumi cannot import dynamic-provider resources."
 )
+
+# Key sets a create of this process adopted -> the adoption's token (also in the adopter's outputs): a delete of the
+# same set in the same run by another resource (the one the adopter was renamed from) must not delete it.
+_adopted: dict[str, str] = {}
+_adopted_lock = threading.Lock()
+#: Output of an adopting create: its token in ``_adopted``.
+ADOPTION = "adoption"
+
+
+def _identity(name: object) -> str:
+    return c.keyset_identity(str(c.plain(name)))
 
 
 @dataclass(frozen=True)
@@ -65,6 +86,10 @@ class KeySetProvider(c.B2CProvider):
                     f"The key set {name} already exists.", status=exc.status, code=exc.code, hint=_ADOPT_HINT
                 ) from None
             keyset = client.get_keyset(name)
+            token = secrets.token_hex(8)
+            with _adopted_lock:
+                _adopted[_identity(keyset.id)] = token
+            return CreateResult(keyset.id, {**self._outputs(keyset, props), ADOPTION: token})
         return CreateResult(keyset.id, self._outputs(keyset, props))
 
     @staticmethod
@@ -85,6 +110,8 @@ class KeySetProvider(c.B2CProvider):
         except NotFoundError:
             return ReadResult("", {})
         outs = self._outputs(keyset, props)
+        if c.plain(props.get(ADOPTION)):
+            outs[ADOPTION] = c.plain(props.get(ADOPTION))
         inputs = {k: outs[k] for k in ("name", "adopt_existing", "purge_backup_on_delete")}
         return ReadResult(keyset.id, outs, inputs)
 
@@ -93,6 +120,11 @@ class KeySetProvider(c.B2CProvider):
         return UpdateResult({**olds, **self._inputs(news)})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """Delete the set (and its backup when asked), unless another resource of this run adopted it."""
+        with _adopted_lock:
+            adopter = _adopted.get(_identity(id_))
+        if adopter is not None and adopter != c.plain(props.get(ADOPTION)):
+            return  # the same set under a new resource name: it lives on there
         client = self.client()
         targets = [id_]
         if c.as_bool(props.get("purge_backup_on_delete"), False):
