@@ -31,7 +31,7 @@ from pulumi.dynamic import ResourceProvider
 from b2c_policy_keys.bench.protocol import CREDENTIAL_ENV_PREFIXES
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.model import TEST_CLOCK_ENV
-from support.host import SECRET_CONFIG_KEYS, ProviderError, ProviderHost, State, emulator_config, type_token
+from support.host import SECRET_CONFIG_KEYS, ProviderError, ProviderHost, State, emulator_config, type_token, urn
 
 _INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
@@ -66,6 +66,34 @@ class Run:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+#: How ``pulumi stack export`` shows a secret value (``sdk/go/common/resource/sig``): never the value itself.
+_SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "AAABAK..."}
+
+
+def stack_export(stack: Stack, pending_creates: Sequence[Declared] = ()) -> dict[str, Any]:
+    """The JSON of ``pulumi stack export`` (deployment version 3) for ``stack``: what ``b2c-keys untracked`` reads."""
+
+    def resource(state: State, *, delete: bool = False) -> dict[str, Any]:
+        outputs = {k: (_SECRET_SIG if k in state.secret_outputs else v) for k, v in state.outputs.items()}
+        shown: dict[str, Any] = {"urn": state.urn, "custom": True, "type": state.type, "id": state.id}
+        shown.update(inputs={k: (_SECRET_SIG if k == "value" else v) for k, v in state.inputs.items()}, outputs=outputs)
+        return {**shown, "delete": True} if delete else shown
+
+    pending = [
+        {
+            "resource": {
+                "urn": urn(type_token(d.provider), d.name),
+                "type": type_token(d.provider),
+                "inputs": dict(d.news),
+            },
+            "type": "creating",
+        }
+        for d in pending_creates
+    ]
+    resources = [resource(s) for s in stack.resources.values()] + [resource(s, delete=True) for s in stack.condemned]
+    return {"version": 3, "deployment": {"resources": resources, "pending_operations": pending}}
 
 
 class TestClock:
