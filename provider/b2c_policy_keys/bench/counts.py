@@ -1,8 +1,10 @@
 """Graph requests per resource operation, counted from the emulator's request log, beside the least possible.
 
 Every operation runs through the real provider host. The minimum is what the service makes unavoidable: one request
-per create, read, in-place update or delete; none for a diff (outputs carry everything diff needs); two for a rotation
-(add the new key, disable the old one); nothing for a key set's update (its flags act on create and delete only).
+per create, read or in-place update; none for a diff (outputs carry everything diff needs); two for a key's delete
+(read the set so the disable never leaves it without a valid key while another waits for its not-before, issue 11),
+so three for a rotation (add the new key, then that delete; two here, where the old key is disabled already);
+nothing for a key set's update (its flags act on create and delete only).
 """
 
 from __future__ import annotations
@@ -147,9 +149,9 @@ def measure_counts(emu: Any) -> tuple[list[Count], int]:
             measure(kind, "diff (no-change preview)", 0, host.preview, provider, "k", news, key)
             disabled = {**news, "enabled": False}
             key = measure(kind, "update (disable)", 1, host.up, provider, "k", disabled, key)
-            rotated = inputs(keyset_id, 2)  # enabled again: add the new key, disable the old one
-            key = measure(kind, "rotation", 2, host.up, provider, "k", rotated, key)
-            measure(kind, "delete", 1, host.delete, key)
+            rotated = inputs(keyset_id, 2)  # enabled again: add the new key, read the set (the old key is disabled)
+            key = measure(kind, "rotation", 2, host.up, provider, "k", rotated, key)  # old key disabled: no PATCH
+            measure(kind, "delete", 2, host.delete, key)
         # The first set purges its .bak on delete (a second request, by request): measure a plain one.
         for keyset in keysets[:-1]:
             host.delete(keyset)
