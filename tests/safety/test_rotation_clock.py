@@ -10,7 +10,10 @@ import requests
 
 from b2c_policy_keys import model
 from b2c_policy_keys.emulator import Emulator
+from stateful import fixtures
 from stateful.engine import TestClock
+
+clock, engine, graph = fixtures.clock, fixtures.engine, fixtures.graph  # fixtures, by name
 
 
 def test_the_admin_clock_moves_not_before_and_the_active_key(

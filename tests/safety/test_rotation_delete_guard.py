@@ -13,8 +13,11 @@ from typing import Any
 from b2c_policy_keys import CertificateKeyProvider, KeySetProvider
 from b2c_policy_keys.emulator import Emulator
 from key_kinds.material import Material
+from stateful import fixtures
 from stateful.engine import Declared, Engine, Stack, TestClock
 from support.pki import self_signed, shared_rsa_key
+
+clock, engine, graph = fixtures.clock, fixtures.engine, fixtures.graph  # fixtures, by name
 
 HOUR = 3600
 

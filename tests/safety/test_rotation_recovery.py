@@ -20,7 +20,10 @@ from b2c_policy_keys import KeySetProvider, SecretKeyProvider
 from b2c_policy_keys.cli import main
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.model import TEST_CLOCK_ENV
+from stateful import fixtures
 from stateful.engine import Declared, Engine, Stack, TestClock, stack_export
+
+clock, engine, graph = fixtures.clock, fixtures.engine, fixtures.graph  # fixtures, by name
 
 B2C_KEYS = str(Path(sys.executable).with_name("b2c-keys"))
 EXPIRES = 4102444799

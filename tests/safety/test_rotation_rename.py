@@ -8,7 +8,10 @@ import pytest
 
 from b2c_policy_keys import KeySetProvider, SecretKeyProvider
 from b2c_policy_keys.errors import NotFoundError
+from stateful import fixtures
 from stateful.engine import Declared, Engine, Stack
+
+clock, engine, graph = fixtures.clock, fixtures.engine, fixtures.graph  # fixtures, by name
 
 EXPIRES = 4102444799
 

@@ -12,7 +12,10 @@ import pytest
 
 from b2c_policy_keys import GeneratedKeyProvider, KeySetProvider, SecretKeyProvider
 from b2c_policy_keys.emulator import Emulator
+from stateful import fixtures
 from stateful.engine import Declared, Engine, Stack, TestClock
+
+clock, engine, graph = fixtures.clock, fixtures.engine, fixtures.graph  # fixtures, by name
 
 EXPIRES = 4102444799  # 2099-12-31T23:59:59Z
 HOUR = 3600

@@ -23,7 +23,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from b2c_policy_keys import model
-from b2c_policy_keys.errors import B2CKeysError, GraphError, NotFoundError, OutcomeUnknownError
+from b2c_policy_keys.errors import GraphError, NotFoundError, OutcomeUnknownError
 
 if TYPE_CHECKING:
     from b2c_policy_keys.graph import GraphClient
@@ -325,45 +325,6 @@ def warn_if_expiring(what: str, expires_at: object) -> None:
         pulumi.warn(f"{what}: expires_at {when} is within {EXPIRY_WARNING_DAYS} days; plan a rotation")
 
 
-# --- never a moment without a valid key ----------------------------------------------------------------------
-
-#: Outputs of a key in the middle of a scheduled rotation: the kid it replaces, kept enabled until ``retire_at``
-#: (the new key's not-before), and that moment in epoch seconds.
-RETIRING_KID = "retiring_kid"
-RETIRE_AT = "retire_at"
-
-
-class WouldLeaveNoValidKeyError(B2CKeysError):
-    """A disable refused because the key set would have no valid enabled key while another is scheduled to start."""
-
-
-def refuse_to_darken(keyset: model.KeySet, kids: set[str], doing: str) -> None:
-    """Raise when disabling ``kids`` leaves ``keyset`` without a valid key although one of its other keys is enabled
-    and only waits for its not-before: that key is meant to take over, so the old one must serve until then.
-
-    A set whose other keys are all disabled or expired may go dark: that is what removing its last key means.
-    """
-    now = model.now_epoch()
-    remaining = [k for k in keyset.keys if k.kid not in kids]
-    if not any(k.kid in kids and k.is_valid_at(now) for k in keyset.keys):
-        return  # nothing valid is being taken away
-    if any(k.is_valid_at(now) for k in remaining):
-        return
-    waiting = sorted(
-        (k for k in remaining if k.enabled and k.nbf is not None and k.nbf > now and (k.exp is None or k.exp > k.nbf)),
-        key=lambda k: k.nbf or 0,
-    )
-    if waiting:
-        first = waiting[0]
-        when = model.iso_utc(first.nbf or now)
-        raise WouldLeaveNoValidKeyError(
-            f"Not {doing}: {keyset.id} would have no valid key until {first.kid} becomes valid at {when} "
-            f"(AADB2C90019 for every sign-in meanwhile). The key stays enabled; run `pulumi up` again after {when} "
-            f"to finish, or disable it anyway with `b2c-keys disable {keyset.id} <kid> --force` "
-            f"(kid: {', '.join(sorted(kids))})."
-        )
-
-
 # --- key resources --------------------------------------------------------------------------------------------
 
 
@@ -380,6 +341,8 @@ class KeyProvider(B2CProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """The key as the service shows it now; a retiring key (a scheduled rotation) that is gone is forgotten."""
+        from b2c_policy_keys.resources._continuity import RETIRE_AT, RETIRING_KID  # local: keeps imports stable
+
         keyset_id, kid = split_key_id(id_, props)
         try:
             keyset = self.client().get_keyset(keyset_id)
@@ -416,6 +379,8 @@ class KeyProvider(B2CProvider):
         succeeds once the other key is valid. Already gone is success. One read before the writes, under the key
         set's lock, to tell which keys would still be valid.
         """
+        from b2c_policy_keys.resources._continuity import RETIRING_KID, refuse_to_darken
+
         keyset_id, kid = split_key_id(id_, props)
         kids = {k for k in (kid, plain(props.get(RETIRING_KID))) if isinstance(k, str) and k}
         client = self.client()

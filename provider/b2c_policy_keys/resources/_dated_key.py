@@ -28,6 +28,7 @@ from pulumi.dynamic import CheckFailure, DiffResult, UpdateResult
 from b2c_policy_keys import model
 from b2c_policy_keys.errors import NotFoundError
 from b2c_policy_keys.resources import _common as c
+from b2c_policy_keys.resources._continuity import RETIRE_AT, RETIRING_KID, WouldLeaveNoValidKeyError
 
 
 class DatedKeyArgs(Protocol):
@@ -112,9 +113,9 @@ RETIRE_GRACE_S = 60
 
 def retirement_due(olds: dict[str, Any], now: int | None = None) -> bool:
     """Whether a scheduled rotation's retiring key should be disabled now (pure: preview shows it)."""
-    if not c.plain(olds.get(c.RETIRING_KID)):
+    if not c.plain(olds.get(RETIRING_KID)):
         return False
-    retire_at = c.as_epoch(olds.get(c.RETIRE_AT))
+    retire_at = c.as_epoch(olds.get(RETIRE_AT))
     at = model.now_epoch() if now is None else now
     return retire_at is None or at >= retire_at + RETIRE_GRACE_S
 
@@ -138,7 +139,7 @@ class DatedKeyProvider(c.KeyProvider):
         if replaces and self._scheduled(replaces, news):
             return UpdateResult(self._schedule_rotation(id_, olds, news))
         outs = dict(olds)
-        if retirement_due(olds):
+        if retirement_due(olds) and c.as_bool(news.get("enabled"), True):  # a key declared disabled retires nothing
             outs = self._retire(id_, outs)
         return UpdateResult(self.update_status(id_, outs, news))
 
@@ -159,7 +160,7 @@ class DatedKeyProvider(c.KeyProvider):
     def _schedule_rotation(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         client = self.client()
         keyset_id, current = c.split_key_id(id_, olds)
-        retiring = c.plain(olds.get(c.RETIRING_KID)) or None
+        retiring = c.plain(olds.get(RETIRING_KID)) or None
         if retiring:
             # A rotation is already pending. Its disable comes before the add, so a failed add leaves a valid key.
             with c.keyset_writes(client, keyset_id):
@@ -174,26 +175,26 @@ class DatedKeyProvider(c.KeyProvider):
             retiring = current
         created = self.create(news)  # the same add as a create, with its recovery of a lost answer
         outs = dict(created.outs or {})
-        outs[c.RETIRING_KID] = retiring
-        outs[c.RETIRE_AT] = c.as_epoch(news.get("not_before"))
+        outs[RETIRING_KID] = retiring
+        outs[RETIRE_AT] = c.as_epoch(news.get("not_before"))
         return outs
 
     def _retire(self, id_: str, outs: dict[str, Any]) -> dict[str, Any]:
         """Disable the retiring key once the new one is valid; refuse (the old key keeps serving) when it is not."""
         client = self.client()
         keyset_id, kid = c.split_key_id(id_, outs)
-        retiring = str(c.plain(outs.get(c.RETIRING_KID)))
+        retiring = str(c.plain(outs.get(RETIRING_KID)))
         with c.keyset_writes(client, keyset_id):
             keyset = client.get_keyset(keyset_id)
             new = keyset.key(kid)
             if new is None or not new.is_valid_at(model.now_epoch()):
                 state = "gone" if new is None else f"{new.status}, valid from {new.not_before} to {new.expires_at}"
-                raise c.WouldLeaveNoValidKeyError(
+                raise WouldLeaveNoValidKeyError(
                     f"Not retiring key {retiring} of {keyset_id}: its successor {kid} is not valid ({state}), so "
                     f"{retiring} stays enabled. Re-enable {kid} (`b2c-keys enable {keyset_id} {kid}`) or rotate again."
                 )
             self._disable(keyset_id, retiring)
-        return {k: v for k, v in outs.items() if k not in (c.RETIRING_KID, c.RETIRE_AT)}
+        return {k: v for k, v in outs.items() if k not in (RETIRING_KID, RETIRE_AT)}
 
     def _disable(self, keyset_id: str, kid: str) -> None:
         with suppress(NotFoundError):

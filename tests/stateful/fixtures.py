@@ -1,4 +1,8 @@
-"""Fixtures for the safety tests: the program-level engine stand-in with a controllable clock, and a Graph client."""
+"""Fixtures for the rotation tests: the program-level engine stand-in with a controllable clock, and a Graph client.
+
+A module, not ``tests/safety/conftest.py`` (that one belongs to the lost-answer tests): the rotation test modules
+import these fixtures by name.
+"""
 
 from __future__ import annotations
 
