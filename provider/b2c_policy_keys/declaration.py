@@ -12,13 +12,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml  # type: ignore[import-untyped]  # pyyaml ships no stubs; it comes with pulumi
 
+from b2c_policy_keys import declared_material
 from b2c_policy_keys.errors import ConfigurationError
-from b2c_policy_keys.model import KEY_TYPES, USES, keyset_name_problems, normalise_keyset_id, now_epoch, parse_moment
+from b2c_policy_keys.model import (
+    KEY_TYPES,
+    USES,
+    keyset_key,
+    keyset_name_problems,
+    normalise_keyset_id,
+    normalise_kty,
+    now_epoch,
+    parse_moment,
+)
 
 KINDS = ("generated", "secret", "certificate", "pkcs12")
 
@@ -144,24 +155,38 @@ def parse_declaration(raw: object, *, now: int | None = None) -> tuple[Declarati
         parsed = _parse_entry(index, entry, at, problems)
         if parsed is None:
             continue
-        previous = first_seen.get(parsed.keyset_id)
+        previous = first_seen.get(keyset_key(parsed.keyset_id))
         if previous is not None:
             problems.append(
-                f"{_label(index, parsed.name)}: duplicate key set: '{previous}' already declares {parsed.keyset_id} "
-                f"(names with and without the B2C_1A_ prefix are the same key set)"
+                f"{_label(index, parsed.name)}: duplicate key set: '{previous}' and '{parsed.name}' both name "
+                f"{normalise_keyset_id(previous)} (ids ignore case and the B2C_1A_ prefix): keep one entry"
             )
             continue
-        first_seen[parsed.keyset_id] = parsed.name
+        first_seen[keyset_key(parsed.keyset_id)] = parsed.name
         keysets.append(parsed)
     return Declaration(tuple(keysets)), problems
 
 
 def validate_declaration(
-    raw: object, config: StackConfig, *, now: int | None = None, source: str | None = None
+    raw: object,
+    config: StackConfig,
+    *,
+    now: int | None = None,
+    source: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Declaration:
-    """The declaration, checked whole against one stack; raises one DeclarationError listing every problem."""
-    declaration, problems = parse_declaration(raw, now=now)
+    """The declaration, checked whole against one stack; raises one DeclarationError listing every problem.
+
+    Offline, so it runs in every preview: the declaration, the stack's values (set, encrypted, no placeholder), the
+    certificates and PFX files they hold (opened), and, given ``env`` (the program passes ``os.environ``), the
+    provider settings resolved as the provider will resolve them (credential, tenant), without a network call.
+    """
+    at = now_epoch() if now is None else now
+    declaration, problems = parse_declaration(raw, now=at)
+    if env is not None:
+        problems += settings_problems(config, env)
     problems += stack_problems(declaration, config)
+    problems += material_problems(declaration, config, now=at)
     if problems:
         raise DeclarationError(problems, stack=config.stack, source=source)
     return declaration
@@ -199,6 +224,53 @@ def stack_problems(declaration: Declaration, config: StackConfig) -> list[str]:
                     f"store it encrypted instead: {set_cmd}"
                 )
                 reported.add(key)
+    return problems
+
+
+def settings_problems(config: StackConfig, env: Mapping[str, str]) -> list[str]:
+    """What the provider will refuse about its settings (no credential, no ``b2c:tenantId``, ...), found offline.
+
+    The same resolver the provider runs (``graph.settings.resolve_settings``: stack config, then environment); a
+    setting still holding a template placeholder is left to ``stack_problems``, which gives its own fix.
+    """
+    from b2c_policy_keys.graph.settings import resolve_settings
+
+    try:
+        resolve_settings(config.lookup, env)
+    except ConfigurationError as error:
+        placeholders = [key for key in PROVIDER_KEYS if PLACEHOLDER_MARK in (config.lookup(key) or "")]
+        lines = [line[4:] for line in str(error).splitlines() if line.startswith("  - ")] or [str(error)]
+        return [line for line in lines if not any(line.startswith(key) for key in placeholders)]
+    return []
+
+
+def material_problems(declaration: Declaration, config: StackConfig, *, now: int) -> list[str]:
+    """Each certificate and PFX the stack holds, opened offline (``stack_problems`` reports unset values)."""
+    problems: list[str] = []
+
+    def value_of(key: str | None) -> str | None:
+        value = None if key is None else config.lookup(config.project_key(key))
+        return None if not value or PLACEHOLDER_MARK in value else value
+
+    for ks in declaration.keysets:
+        if ks.kind == "certificate" and ks.certificate_from:
+            certificate = value_of(ks.certificate_from)
+            if certificate is not None:
+                where = f"{ks.name}: config key '{ks.certificate_from}'"
+                set_cmd = _set_command(ks.certificate_from, config.stack, secret=False, field_name="certificateFrom")
+                problems += declared_material.certificate_problems(certificate, where=where, now=now, set_cmd=set_cmd)
+        elif ks.kind == "pkcs12" and ks.pfx_from and ks.password_from:
+            pfx, password = value_of(ks.pfx_from), value_of(ks.password_from)
+            if pfx is not None and password is not None:
+                problems += declared_material.pkcs12_problems(
+                    pfx,
+                    password,
+                    where=f"{ks.name}: config key '{ks.pfx_from}'",
+                    password_where=f"{ks.name}: the password in config key '{ks.password_from}'",
+                    now=now,
+                    set_cmd=_set_command(ks.pfx_from, config.stack, secret=True, field_name="pfxFrom"),
+                    set_password_cmd=_set_command(ks.password_from, config.stack, secret=True, field_name="x"),
+                )
     return problems
 
 
@@ -257,6 +329,8 @@ def _parse_entry(index: int, entry: object, now: int, problems: list[str]) -> Ke
     if use is not None and use not in USES:
         problems.append(f"{label}: use {use!r} must be one of {', '.join(USES)}")
     kty = entry.get("kty", "RSA" if kind == "generated" else None)
+    if isinstance(kty, str):
+        kty = normalise_kty(kty)  # any case, as GeneratedKey accepts it; stored as the service spells it
     if kind == "generated" and kty not in KEY_TYPES:
         problems.append(f"{label}: kty {kty!r} must be one of {', '.join(KEY_TYPES)}")
 
@@ -299,12 +373,23 @@ def _parse_entry(index: int, entry: object, now: int, problems: list[str]) -> Ke
     )
 
 
+#: How a YAML author spells a date (resource arguments give Python advice instead).
+YAML_DATE_ADVICE = "write an ISO-8601 date with an offset, e.g. 2027-01-31T00:00:00Z, or epoch seconds"
+
+
 def _moment(entry: Mapping[str, Any], field_name: str, label: str, problems: list[str]) -> int | None:
     value = entry.get(field_name)
     if value is None:
         return None
     if hasattr(value, "isoformat") and not hasattr(value, "tzinfo"):
         problems.append(f"{label}: {field_name} needs a time and an offset, e.g. 2027-01-31T00:00:00Z")
+        return None
+    if isinstance(value, datetime) and value.tzinfo is None:  # an unquoted YAML timestamp without an offset
+        problems.append(f"{label}: {field_name} needs an offset: add Z for UTC, e.g. 2027-01-31T00:00:00Z")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | datetime):
+        shown = "true/false" if isinstance(value, bool) else "a list" if isinstance(value, list) else "a mapping"
+        problems.append(f"{label}: {field_name} is {shown}, not a date: {YAML_DATE_ADVICE}")
         return None
     try:
         return parse_moment(value)

@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 
 import pulumi
 
+from b2c_policy_keys.errors import NotFoundError
 from b2c_policy_keys.graph import GraphClient, client_for, resolve_settings
 from b2c_policy_keys.model import Key, KeySet, normalise_keyset_id
 
@@ -69,21 +70,46 @@ def _client() -> GraphClient:
     return client_for(resolve_settings(_program_config))
 
 
+def _not_found(lookup: str, keyset_id: str, error: NotFoundError) -> NotFoundError:
+    """A not-found that says what it means here: with a literal name the lookup runs at once, before any resource."""
+    return NotFoundError(
+        f"{lookup}: the key set {keyset_id} does not exist in this tenant (yet). If a KeySet in this program creates "
+        f"it, pass that resource's output so the lookup waits for it: {lookup}(key_set.keyset_id); a literal name is "
+        "read at once, before any resource is created.",
+        status=error.status,
+        code=error.code,
+        request_id=error.request_id,
+        client_request_id=error.client_request_id,
+    )
+
+
 def get_keyset(name: pulumi.Input[str]) -> pulumi.Output[KeySetInfo]:
-    """The key set ``name`` (with or without ``B2C_1A_``) as it is now: its keys and its active key id."""
+    """The key set ``name`` (with or without ``B2C_1A_``) as it is now: its keys and its active key id.
+
+    Pass ``key_set.keyset_id`` (an output) rather than a literal name when the same program creates the set: the
+    lookup then waits for the resource.
+    """
 
     def read(value: str) -> KeySetInfo:
-        return keyset_info(_client().get_keyset(normalise_keyset_id(value)))
+        keyset_id = normalise_keyset_id(value)
+        try:
+            return keyset_info(_client().get_keyset(keyset_id))
+        except NotFoundError as error:
+            raise _not_found("get_keyset", keyset_id, error) from None
 
     result: pulumi.Output[Any] = pulumi.Output.from_input(name).apply(read)
     return result
 
 
 def get_active_key(name: pulumi.Input[str]) -> pulumi.Output[KeyInfo]:
-    """The key the service signs or encrypts with now in key set ``name`` (getActiveKey)."""
+    """The key the service signs or encrypts with now in key set ``name`` (getActiveKey); see ``get_keyset``."""
 
     def read(value: str) -> KeyInfo:
-        return key_info(_client().get_active_key(normalise_keyset_id(value)))
+        keyset_id = normalise_keyset_id(value)
+        try:
+            return key_info(_client().get_active_key(keyset_id))
+        except NotFoundError as error:
+            raise _not_found("get_active_key", keyset_id, error) from None
 
     result: pulumi.Output[Any] = pulumi.Output.from_input(name).apply(read)
     return result

@@ -6,6 +6,7 @@ service's JSON (see docs: ../shared/reference/graph-policy-keys.md).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -27,10 +28,30 @@ KEY_TYPES = ("RSA", "oct")
 STATUSES = ("enabled", "disabled")
 
 
+def _has_prefix(name: str) -> bool:
+    return name[: len(KEYSET_PREFIX)].upper() == KEYSET_PREFIX
+
+
 def normalise_keyset_id(name: str) -> str:
-    """The id the service gives a key set created as ``name``: ``B2C_1A_`` is added unless already there."""
+    """The id the service gives a key set created as ``name``: ``B2C_1A_`` is added unless already there.
+
+    The prefix is recognised in any case (``b2c_1a_Thing`` is ``B2C_1A_Thing``, never ``B2C_1A_b2c_1a_Thing``) and
+    spelt upper-case; the rest keeps its case, as the service keeps the case a set was created with (undocumented:
+    the decision is recorded in docs/emulator.md's behaviour table).
+    """
     name = name.strip()
-    return name if name.startswith(KEYSET_PREFIX) else KEYSET_PREFIX + name
+    return KEYSET_PREFIX + (name[len(KEYSET_PREFIX) :] if _has_prefix(name) else name)
+
+
+def keyset_key(keyset_id: str) -> str:
+    """The one identity of a key set, for every comparison, dict key and lock: ids match case-insensitively and
+    with or without the prefix, as the service looks them up."""
+    return normalise_keyset_id(keyset_id).casefold()
+
+
+def same_keyset_id(a: str, b: str) -> bool:
+    """Whether two spellings name the same key set (``Foo``, ``foo``, ``B2C_1A_FOO``, ``b2c_1a_foo``)."""
+    return keyset_key(a) == keyset_key(b)
 
 
 def keyset_name_problems(name: object) -> list[str]:
@@ -41,7 +62,7 @@ def keyset_name_problems(name: object) -> list[str]:
         return ["must not be empty"]
     if name != name.strip():
         return ["must not start or end with whitespace"]
-    bare = name[len(KEYSET_PREFIX) :] if name.startswith(KEYSET_PREFIX) else name
+    bare = name[len(KEYSET_PREFIX) :] if _has_prefix(name) else name
     problems = []
     if not bare:
         problems.append(f"needs a name after the {KEYSET_PREFIX} prefix")
@@ -59,9 +80,29 @@ def normalise_kty(kty: str) -> str:
 
 # --- dates -------------------------------------------------------------------------------------------------
 
+#: Epoch seconds this large are almost certainly milliseconds (a known community bug); year 5138 in seconds.
+_MAX_EPOCH_SECONDS = 10**11
+
+
+def is_readable_epoch(seconds: int) -> bool:
+    """Whether a number from the service reads as a date in seconds: 1970 up to year 5138 (10^11 s).
+
+    Anything else (negative, milliseconds as some tools upload, absurd) is kept as the raw number and shown as odd.
+    """
+    return 0 <= seconds < _MAX_EPOCH_SECONDS
+
 
 def epoch_to_datetime(seconds: int) -> datetime:
+    """Raises ``ValueError`` for a number that is not a date (see ``is_readable_epoch``)."""
+    if not is_readable_epoch(seconds):
+        raise ValueError(odd_date_text(seconds))
     return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def odd_date_text(seconds: int) -> str:
+    """How a number that is not a date is shown: the raw value, with the likely cause when it is one."""
+    hint = " (milliseconds?)" if seconds >= _MAX_EPOCH_SECONDS else ""
+    return f"not a date: {seconds}{hint}"
 
 
 def datetime_to_epoch(moment: datetime) -> int:
@@ -71,12 +112,10 @@ def datetime_to_epoch(moment: datetime) -> int:
 
 
 def iso_utc(seconds: int) -> str:
-    """ISO-8601 in UTC with a ``Z``, as outputs show dates."""
+    """ISO-8601 in UTC with a ``Z``, as outputs show dates; a number that is not a date shows as such, never raises."""
+    if not is_readable_epoch(seconds):
+        return odd_date_text(seconds)
     return epoch_to_datetime(seconds).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-#: Epoch seconds this large are almost certainly milliseconds (a known community bug); year 5138 in seconds.
-_MAX_EPOCH_SECONDS = 10**11
 
 
 def parse_moment(value: object) -> int:
@@ -106,8 +145,10 @@ def parse_moment(value: object) -> int:
         try:
             moment = datetime.fromisoformat(text.replace("z", "Z"))
         except ValueError:
-            shown = text if len(text) <= 40 else text[:40] + "..."
-            raise ValueError(f"{shown!r} is not an ISO-8601 date (use e.g. 2027-01-31T00:00:00Z)") from None
+            # Bound what is echoed by its printed length: repr() spells a control or astral character in up to 10.
+            shown = repr(text)
+            shown = shown if len(shown) <= 48 else shown[:44] + "...'"
+            raise ValueError(f"{shown} is not an ISO-8601 date (use e.g. 2027-01-31T00:00:00Z)") from None
         if moment.tzinfo is None:
             raise ValueError("an ISO-8601 date needs an offset or 'Z' (e.g. 2027-01-31T00:00:00Z)")
         seconds = int(moment.timestamp())
@@ -144,11 +185,24 @@ def now_epoch() -> int:
 
 
 def _optional_int(value: object) -> int | None:
+    """A date number of the service's answer, read defensively: one odd key must not break a whole key set.
+
+    Numbers are kept raw whatever their range (``iso_utc`` shows an out-of-range one as odd, never raises); what
+    is not a finite number at all is a malformed answer (``ValueError``, which the client reports as such).
+    """
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, bool) or not isinstance(value, float | str):
         raise ValueError(f"expected a number, got {type(value).__name__}")
-    return int(float(value))
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("expected a number, got text") from None
+    if not math.isfinite(number):
+        raise ValueError("expected a finite number")
+    return int(number)
 
 
 @dataclass(frozen=True)
@@ -168,18 +222,24 @@ class Key:
 
     @property
     def not_before(self) -> datetime | None:
-        return None if self.nbf is None else epoch_to_datetime(self.nbf)
+        """None when absent or not a date (the raw number stays in ``nbf``)."""
+        return None if self.nbf is None or not is_readable_epoch(self.nbf) else epoch_to_datetime(self.nbf)
 
     @property
     def expires_at(self) -> datetime | None:
-        return None if self.exp is None else epoch_to_datetime(self.exp)
+        return None if self.exp is None or not is_readable_epoch(self.exp) else epoch_to_datetime(self.exp)
 
     @property
     def enabled(self) -> bool:
         return self.status != "disabled"
 
     def is_valid_at(self, now: int) -> bool:
-        """Whether the service would consider this key for the active one at ``now``."""
+        """Whether the service would consider this key for the active one at ``now``.
+
+        Dates compare as the raw numbers the service stores (Int64 NumericDate): a millisecond ``nbf`` lies
+        far in the future, so that key is never active; a millisecond ``exp`` never expires; a negative one
+        is in the past. Decision recorded in docs/emulator.md (the service's handling is undocumented).
+        """
         return self.enabled and (self.nbf is None or self.nbf <= now) and (self.exp is None or now < self.exp)
 
     @classmethod

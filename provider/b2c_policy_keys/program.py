@@ -6,6 +6,7 @@ repos). Resource names are the declared names: renaming an entry replaces its ke
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,8 @@ def load_checked_declaration(path: Path) -> Declaration:
     ``pulumi.RunError`` makes the CLI print the one message (every problem, each with its fix) without a traceback.
     """
     try:
-        return validate_declaration(load_declaration_file(path), current_stack_config(), source=path.name)
+        config = current_stack_config()
+        return validate_declaration(load_declaration_file(path), config, source=path.name, env=os.environ)
     except DeclarationError as error:
         raise pulumi.RunError(str(error)) from None
 

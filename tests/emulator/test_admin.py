@@ -77,6 +77,27 @@ def test_a_status_fault_answers_with_the_envelope_and_retry_after_count_times(
     assert [entry["status"] for entry in emulator.requests_log()] == [429, 200]
 
 
+def test_a_graph_throttle_fault_answers_as_the_graph_gateway(emulator: Emulator, graph: requests.Session) -> None:
+    """Doc (Microsoft Graph throttling guidance): TooManyRequests, innerError code/status "429", fractional
+    Retry-After; a Graph-level error, so no correlationId."""
+    emulator.add_fault(method="GET", path_regex="keySets$", kind="graph_throttle", retry_after=2.128, count=1)
+    throttled = graph.get(emulator.graph_url + KEYSETS, headers={"client-request-id": "throttle-1"})
+    assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "2.128"
+    error = throttled.json()["error"]
+    assert (error["code"], error["message"]) == ("TooManyRequests", "Please retry again later.")
+    inner = error["innerError"]
+    assert (inner["code"], inner["status"], inner["client-request-id"]) == ("429", "429", "throttle-1")
+    assert inner["request-id"] == throttled.headers["request-id"] and "correlationId" not in inner
+    assert graph.get(emulator.graph_url + KEYSETS).status_code == 200
+
+
+@pytest.mark.parametrize("retry_after", [-1, "2", True, float("inf")])
+def test_a_fault_with_a_bad_retry_after_is_refused(emulator: Emulator, retry_after: object) -> None:
+    with pytest.raises(ValueError, match="retry_after"):
+        emulator.add_fault(path_regex="x", kind="graph_throttle", retry_after=retry_after)
+
+
 def test_a_fault_matches_only_its_method_and_path(emulator: Emulator, graph: requests.Session) -> None:
     emulator.add_fault(method="POST", path_regex="uploadSecret$", kind="status", status=500)
     assert graph.get(emulator.graph_url + KEYSETS).status_code == 200

@@ -267,6 +267,7 @@ def test_a_graph_call_without_a_token_is_refused(emulator: Emulator, emulator_se
     assert error["code"] == "InvalidAuthenticationToken"
     assert error["message"] == "Access token is empty."
     assert error["innerError"]["request-id"] == answer.headers["request-id"]
+    assert "correlationId" not in error["innerError"]  # a Graph-level error has none (real: 401s in public issues)
 
 
 def test_an_expired_token_is_refused(emulator: Emulator) -> None:

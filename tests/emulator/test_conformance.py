@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,10 @@ KEYSETS = "/beta/trustFramework/keySets"
 PERMISSION_MESSAGE = (
     "The application does not have any of the required application permissions "
     "(TrustFrameworkKeySet.Read.All, TrustFrameworkKeySet.ReadWrite.All) to access the resource. "
+)
+WRITE_PERMISSION_MESSAGE = (
+    "The application does not have any of the required application permissions "
+    "(TrustFrameworkKeySet.ReadWrite.All) to access the resource. "
 )
 #: The properties the docs' generateKey response example shows.
 DOCS_KEY_PROPERTIES = {"@odata.context", "k", "x5c", "kty", "use", "exp", "nbf", "kid", "e", "n"}
@@ -72,7 +77,11 @@ def expect_error(reply: requests.Response, status: int, code: str, message: str 
     inner = error["innerError"]
     assert inner["request-id"] == reply.headers["request-id"]
     assert inner["client-request-id"] == "conformance-1"
-    assert inner["correlationId"] and len(inner["date"]) == len("2026-01-01T00:00:00")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", inner["date"]), inner
+    if code.startswith("AADB2C"):  # B2C's own envelopes carry a correlation id of their own
+        assert inner["correlationId"] and inner["correlationId"] != inner["request-id"]
+    else:  # Graph-level errors have none
+        assert "correlationId" not in inner
     if message is not None:
         assert error["message"] == message
     return str(error["message"])
@@ -111,11 +120,11 @@ def test_key_set_lifecycle_matches_the_docs(graph: Graph) -> None:
     assert [s["id"] for s in graph.call("GET", KEYSETS).json()["value"]] == ["B2C_1A_keyset1.bak"]
     expect_error(
         graph.call("GET", f"{KEYSETS}/B2C_1A_keyset1"),
-        404,
+        400,
         "AADB2C90073",
         f"KeyContainer with 'id': 'B2C_1A_keyset1' cannot be found in the directory '{graph.emu.tenant_id}'",
     )
-    expect_error(graph.call("DELETE", f"{KEYSETS}/B2C_1A_keyset1"), 404, "AADB2C90073")
+    expect_error(graph.call("DELETE", f"{KEYSETS}/B2C_1A_keyset1"), 400, "AADB2C90073")
     assert graph.create("keyset1") == "B2C_1A_keyset1"  # recreating right after a delete works
 
 
@@ -132,6 +141,17 @@ def test_list_pages_through_next_links(graph: Graph) -> None:
         reply = graph.call("GET", body["@odata.nextLink"])
     assert seen == names
     expect_error(graph.call("GET", KEYSETS, **{"$top": "0"}), 400, "BadRequest")
+
+
+def test_query_options_over_https_are_applied_or_refused(graph: Graph) -> None:
+    """The shell hands the query to the rules: $select applied, $filter refused (Graph-level: no correlationId)."""
+    graph.create("q1")
+    graph.create("q2")
+    selected = graph.call("GET", KEYSETS, **{"$select": "id", "$top": "1"}).json()
+    assert selected["value"] == [{"id": "B2C_1A_q1"}]
+    assert graph.call("GET", selected["@odata.nextLink"]).json()["value"] == [{"id": "B2C_1A_q2"}]
+    message = expect_error(graph.call("GET", KEYSETS, **{"$filter": "id eq 'B2C_1A_q1'"}), 400, "BadRequest")
+    assert message.startswith("Query option 'Filter' is not allowed.")
 
 
 def test_generate_key_answers_like_the_docs_example(graph: Graph) -> None:
@@ -153,8 +173,13 @@ def test_generate_key_answers_like_the_docs_example(graph: Graph) -> None:
     assert len(key["kid"]) == 43 and key["e"] == "AQAB" and len(base64.urlsafe_b64decode(key["n"] + "==")) == 256
     oct_set = graph.create("genoct")
     oct_key = graph.action(oct_set, "microsoft.graph.generateKey", {"use": "enc", "kty": "oct"}).json()
-    assert oct_key["kty"] == "OCT" and oct_key["k"] is None
-    expect_error(graph.action(oct_set, "generateKey", {"use": "enc"}), 400, "AADB2C90253")
+    assert oct_key["kty"] == "oct" and oct_key["k"] is None
+    expect_error(
+        graph.action(oct_set, "generateKey", {"use": "enc"}),
+        400,
+        "AADB2C95030",
+        "Missing kty parameter for the trustframework key.",
+    )
     expect_error(graph.action(oct_set, "generateKey", {"use": "enc", "kty": "EC"}), 400, "AADB2C95031")
     expect_error(graph.action(oct_set, "generateKey", {"use": "x", "kty": "oct"}), 400, "AADB2C95033")
     expect_error(graph.action(oct_set, "generateKey", {"use": "enc", "kty": "RSA"}), 400, "AADB2C95032")
@@ -168,14 +193,16 @@ def test_secret_active_key_and_keys_v2(graph: Graph) -> None:
     now = now_epoch()
     older = graph.action(keyset, "uploadSecret", {"use": "sig", "k": "first value", "nbf": now - 600}).json()
     newer = graph.action(keyset, "uploadSecret()", {"use": "sig", "k": "second value", "nbf": now - 60}).json()
-    assert (newer["kty"], newer["use"], newer["k"]) == ("OCT", "sig", None)
+    assert (newer["kty"], newer["use"], newer["k"]) == ("oct", "sig", None)
     assert graph.emu.secret_matches(keyset, newer["kid"], "second value")
     assert "second value" not in graph.call("GET", f"{KEYSETS}/{keyset}").text
 
     active = graph.call("GET", f"{KEYSETS}('{keyset}')/microsoft.graph.getActiveKey()")
     assert active.status_code == 200 and active.json()["kid"] == newer["kid"]
-    message = expect_error(graph.action(keyset, "getActiveKey"), 405, "UnknownError")
-    assert message.startswith('{"message":"No HTTP resource was found that matches the request URI')
+    message = expect_error(graph.action(keyset, "getActiveKey"), 404, "UnknownError")
+    assert json.loads(message)["messageDetail"] == (
+        "No action was found on the controller 'trustframework' that matches the request."
+    )
 
     key_path = f"{KEYSETS}/{keyset}/keys_v2/{newer['kid']}"
     got = graph.call("GET", key_path).json()
@@ -185,7 +212,7 @@ def test_secret_active_key_and_keys_v2(graph: Graph) -> None:
     assert graph.call("GET", key_path).json()["status"] == "disabled"
     assert graph.call("GET", f"{KEYSETS}/{keyset}/getActiveKey").json()["kid"] == older["kid"]
     expect_error(graph.call("PATCH", key_path, {"status": "enabled", "use": "enc"}), 400, "AADB2C90215")
-    expect_error(graph.call("GET", f"{KEYSETS}/{keyset}/keys_v2/unknown"), 404, "AADB2C90073")
+    expect_error(graph.call("GET", f"{KEYSETS}/{keyset}/keys_v2/unknown"), 400, "AADB2C90073")
     expect_error(graph.action(keyset, "uploadSecret", {"use": "sig"}), 400, "AADB2C90253")
 
     graph.call("PATCH", f"{KEYSETS}/{keyset}/keys_v2/{older['kid']}", {"status": "disabled"})
@@ -255,7 +282,7 @@ def test_put_replaces_keys_and_enforces_every_rule(graph: Graph) -> None:
     expect_error(put([{"kty": "oct", "use": "sig", "k": "not+base64url/"}]), 400, "AADB2C95041")
     expect_error(put([{"kty": "oct", "use": "sig", "k": "YQ", "exp": 1}]), 400, "AADB2C90214")
     expect_error(graph.call("PUT", path, {}), 400, "AADB2C90253")
-    expect_error(graph.call("PUT", f"{KEYSETS}/B2C_1A_absent", {"keys": []}), 404, "AADB2C90073")
+    expect_error(graph.call("PUT", f"{KEYSETS}/B2C_1A_absent", {"keys": []}), 400, "AADB2C90073")
     assert [k["kid"] for k in graph.call("GET", path).json()["keys"]] == [key["kid"]]
     typed = {"@odata.type": "#microsoft.graph.trustFrameworkKeySet", "id": "typed"}
     expect_error(graph.call("POST", KEYSETS, typed), 400, "AADB2C")
@@ -279,9 +306,18 @@ def test_read_only_client_reads_but_cannot_write(emulator: Emulator) -> None:
     reader = Graph(emulator, READONLY_CLIENT_ID, READONLY_CLIENT_SECRET)
     assert reader.call("GET", f"{KEYSETS}/{keyset}").status_code == 200
     assert reader.call("GET", KEYSETS).status_code == 200
-    expect_error(reader.call("POST", KEYSETS, {"id": "nope"}), 403, "AADB2C", PERMISSION_MESSAGE)
-    expect_error(reader.action(keyset, "uploadSecret", {"use": "sig", "k": "v"}), 403, "AADB2C", PERMISSION_MESSAGE)
-    expect_error(reader.call("DELETE", f"{KEYSETS}/{keyset}"), 403, "AADB2C", PERMISSION_MESSAGE)
+    expect_error(reader.call("POST", KEYSETS, {"id": "nope"}), 403, "AADB2C", WRITE_PERMISSION_MESSAGE)
+    upload = reader.action(keyset, "uploadSecret", {"use": "sig", "k": "v"})
+    expect_error(upload, 403, "AADB2C", WRITE_PERMISSION_MESSAGE)
+    expect_error(reader.call("DELETE", f"{KEYSETS}/{keyset}"), 403, "AADB2C", WRITE_PERMISSION_MESSAGE)
+    expect_error(reader.call("GET", f"{KEYSETS}/{keyset}/keys_v2"), 403, "AADB2C", WRITE_PERMISSION_MESSAGE)
+    nobody = Graph(emulator, *_no_role_client(emulator))
+    expect_error(nobody.call("GET", KEYSETS), 403, "AADB2C", PERMISSION_MESSAGE)
+
+
+def _no_role_client(emu: Emulator) -> tuple[str, str]:
+    emu.add_client("b2c00000-0000-4000-8000-0000000000c9", secret="no-role-secret", roles=[])
+    return "b2c00000-0000-4000-8000-0000000000c9", "no-role-secret"
 
 
 def test_malformed_json_is_400(graph: Graph) -> None:
@@ -351,9 +387,9 @@ def test_docs_examples_with_placeholders_and_past_dates_are_refused_as_the_rules
     docs_key = {"k": "k-value", "x5c": ["x5c-value"], "x5t": "x5t-value", "kty": "kty-value", "use": "use-value"}
     docs_key |= {"exp": 99, "nbf": 99, "kid": "kid-value", "e": "e-value", "n": "n-value", "d": "d-value"}
     expect_error(graph.call("POST", KEYSETS, {"id": "keyset1", "keys": [docs_key]}), 400, "AADB2C95059")
-    assert graph.call("GET", f"{KEYSETS}/B2C_1A_keyset1").status_code == 404
+    assert graph.call("GET", f"{KEYSETS}/B2C_1A_keyset1").status_code == 400
     keyset = graph.create("keyset1")
     stale = {"use": "sig", "k": "k-value", "nbf": 1508969811, "exp": 1508973711}
     expect_error(graph.action(keyset, "uploadSecret", stale), 400, "AADB2C90214")
     fresh = graph.action(keyset, "uploadSecret", stale | {"nbf": now_epoch(), "exp": now_epoch() + 3600}).json()
-    assert set(fresh) >= {"kid", "use", "kty", "nbf", "exp"} and (fresh["use"], fresh["kty"]) == ("sig", "OCT")
+    assert set(fresh) >= {"kid", "use", "kty", "nbf", "exp"} and (fresh["use"], fresh["kty"]) == ("sig", "oct")

@@ -14,7 +14,7 @@ import pytest
 
 from b2c_policy_keys.emulator.envelope import RequestIds
 from b2c_policy_keys.emulator.principal import READ_ROLE, READ_WRITE_ROLE, Principal
-from b2c_policy_keys.emulator.refusals import PERMISSION_MESSAGE
+from b2c_policy_keys.emulator.refusals import PERMISSION_MESSAGE, WRITE_PERMISSION_MESSAGE
 from b2c_policy_keys.emulator.service import GraphService, Reply
 from b2c_policy_keys.emulator.store import DB_FILE, Store
 from b2c_policy_keys.model import now_epoch
@@ -78,7 +78,11 @@ def error_of(reply: Reply) -> tuple[int, str, str]:
     error = reply.body["error"]
     inner = error["innerError"]
     assert inner["client-request-id"] == "client-req-1"
-    assert inner["request-id"] and inner["correlationId"] and inner["date"]
+    assert inner["request-id"] and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", inner["date"])
+    if error["code"].startswith("AADB2C"):  # B2C's envelopes: a correlation id distinct from the request id
+        assert inner["correlationId"] and inner["correlationId"] != inner["request-id"]
+    else:  # Graph-level errors carry none
+        assert "correlationId" not in inner
     return reply.status, error["code"], error["message"]
 
 
@@ -148,9 +152,9 @@ def test_odata_type_in_a_create_or_put_body_is_refused(api: Api) -> None:
     assert error_of(api.call("PUT", f"{KEYSETS}/{keyset}", typed_key)) == (400, "AADB2C", expected)
 
 
-def test_get_of_a_missing_key_set_is_90073_with_404(api: Api) -> None:
+def test_get_of_a_missing_key_set_is_90073_with_400(api: Api) -> None:
     status, code, message = error_of(api.call("GET", f"{KEYSETS}/B2C_1A_nothing"))
-    assert (status, code) == (404, "AADB2C90073")
+    assert (status, code) == (400, "AADB2C90073")
     assert message == f"KeyContainer with 'id': 'B2C_1A_nothing' cannot be found in the directory '{TENANT}'"
 
 
@@ -291,14 +295,15 @@ def test_put_refuses_mixing_rsa_and_oct(api: Api) -> None:
 def test_put_needs_keys_and_an_existing_set(api: Api) -> None:
     keyset = api.create("putneeds")
     assert error_of(api.call("PUT", f"{KEYSETS}/{keyset}", {}))[:2] == (400, "AADB2C90253")
-    assert error_of(api.call("PUT", f"{KEYSETS}/B2C_1A_gone", {"keys": []}))[:2] == (404, "AADB2C90073")
+    assert error_of(api.call("PUT", f"{KEYSETS}/B2C_1A_gone", {"keys": []}))[:2] == (400, "AADB2C90073")
 
 
 def test_patch_of_a_key_set_is_not_an_operation(api: Api) -> None:
     keyset = api.create("nopatch")
     status, code, message = error_of(api.call("PATCH", f"{KEYSETS}/{keyset}", {"keys": []}))
     assert (status, code) == (405, "UnknownError")
-    assert message.startswith('{"message":"No HTTP resource was found that matches the request URI')
+    assert json.loads(message) == {"message": "The requested resource does not support http method 'PATCH'."}
+    assert api.keys(keyset) == []
 
 
 def test_delete_leaves_a_backup_that_is_listed_and_allows_recreation(api: Api) -> None:
@@ -306,12 +311,12 @@ def test_delete_leaves_a_backup_that_is_listed_and_allows_recreation(api: Api) -
     kid = api.action(keyset, "uploadSecret", {"use": "sig", "k": "v"}).body["kid"]  # type: ignore[index]
     reply = api.call("DELETE", f"{KEYSETS}/{keyset}")
     assert (reply.status, reply.body) == (204, None)
-    assert error_of(api.call("GET", f"{KEYSETS}/{keyset}"))[:2] == (404, "AADB2C90073")
+    assert error_of(api.call("GET", f"{KEYSETS}/{keyset}"))[:2] == (400, "AADB2C90073")
     assert [k["kid"] for k in api.keys("B2C_1A_del.bak")] == [kid]
     listed = api.call("GET", KEYSETS).body
     assert listed is not None and [s["id"] for s in listed["value"]] == ["B2C_1A_del.bak"]
     assert api.create("del") == "B2C_1A_del"
-    assert error_of(api.call("DELETE", f"{KEYSETS}/B2C_1A_missing"))[:2] == (404, "AADB2C90073")
+    assert error_of(api.call("DELETE", f"{KEYSETS}/B2C_1A_missing"))[:2] == (400, "AADB2C90073")
 
 
 def test_a_second_delete_replaces_the_backup_and_deleting_a_backup_leaves_none(api: Api) -> None:
@@ -347,7 +352,7 @@ def test_generate_oct_key_never_shows_its_value(api: Api) -> None:
     first = api.action(keyset, "generateKey", {"use": "enc", "kty": "oct"}).body
     second = api.action(keyset, "generateKey", {"use": "enc", "kty": "OCT"}).body
     assert first is not None and second is not None
-    assert first["kty"] == "OCT" and first["k"] is None and first["n"] is None
+    assert first["kty"] == "oct" and first["k"] is None and first["n"] is None
     assert first["kid"] != second["kid"]
     assert [k["kty"] for k in api.keys(keyset)] == ["oct", "oct"]
 
@@ -356,7 +361,7 @@ def test_generate_oct_key_never_shows_its_value(api: Api) -> None:
     ("body", "code"),
     [
         ({"kty": "RSA"}, "AADB2C90253"),
-        ({"use": "sig"}, "AADB2C90253"),
+        ({"use": "sig"}, "AADB2C95030"),
         ({"use": "sig", "kty": "EC"}, "AADB2C95031"),
         ({"use": "both", "kty": "RSA"}, "AADB2C95033"),
         ({"use": "sig", "kty": "oct", "exp": 1_000_000}, "AADB2C90214"),
@@ -378,7 +383,7 @@ def test_actions_refuse_a_key_of_another_family(api: Api) -> None:
 
 
 def test_actions_on_a_missing_key_set_are_90073(api: Api) -> None:
-    assert error_of(api.action("B2C_1A_none", "uploadSecret", {"use": "sig", "k": "v"}))[:2] == (404, "AADB2C90073")
+    assert error_of(api.action("B2C_1A_none", "uploadSecret", {"use": "sig", "k": "v"}))[:2] == (400, "AADB2C90073")
 
 
 def test_upload_secret_keeps_only_a_salted_mac(api: Api) -> None:
@@ -386,7 +391,7 @@ def test_upload_secret_keeps_only_a_salted_mac(api: Api) -> None:
     reply = api.action(keyset, "uploadSecret", {"use": "sig", "k": "correct horse battery staple"})
     assert reply.status == 200 and reply.body is not None
     key = reply.body
-    assert (key["kty"], key["use"], key["k"]) == ("OCT", "sig", None)
+    assert (key["kty"], key["use"], key["k"]) == ("oct", "sig", None)
     assert "correct horse" not in json.dumps(api.call("GET", f"{KEYSETS}/{keyset}").body)
     assert api.service.secret_matches(keyset, key["kid"], "correct horse battery staple")
     assert not api.service.secret_matches(keyset, key["kid"], "correct horse battery stapler")
@@ -493,9 +498,14 @@ def test_get_active_key_without_a_valid_key_is_90019(api: Api) -> None:
 def test_get_active_key_by_post_is_an_unknown_error(api: Api) -> None:
     keyset = api.create("postactive")
     status, code, message = error_of(api.action(keyset, "getActiveKey"))
-    assert code == "UnknownError" and status == 405
-    inner = json.loads(message)
-    assert inner["message"].startswith("No HTTP resource was found that matches the request URI")
+    assert code == "UnknownError" and status == 404
+    # The body of microsoft-graph-docs PR 9963, key for key (the internal cpim URL names the set as addressed).
+    assert json.loads(message) == {
+        "message": "No HTTP resource was found that matches the request URI "
+        f"'https://cpim.windows.net/graph/trustFramework/keySets('{keyset}')/Microsoft.Cpim.Api.DataModels.getActiveKey'.",
+        "messageDetail": "No action was found on the controller 'trustframework' that matches the request.",
+        "stackTrace": None,
+    }
 
 
 def test_keys_v2_get_and_patch_status(api: Api) -> None:
@@ -522,9 +532,9 @@ def test_keys_v2_patch_changes_status_only(api: Api, body: dict[str, Any], code:
     assert api.keys(keyset)[0]["status"] == "enabled"
 
 
-def test_keys_v2_of_an_unknown_kid_is_404(api: Api) -> None:
+def test_keys_v2_of_an_unknown_kid_is_90073(api: Api) -> None:
     keyset = api.create("v2none")
-    assert error_of(api.call("GET", f"{KEYSETS}/{keyset}/keys_v2/nope"))[:2] == (404, "AADB2C90073")
+    assert error_of(api.call("GET", f"{KEYSETS}/{keyset}/keys_v2/nope"))[:2] == (400, "AADB2C90073")
 
 
 # --- permissions, bodies, concurrency ------------------------------------------------------------------------
@@ -540,10 +550,20 @@ def test_reads_need_a_read_role_and_writes_need_read_write(api: Api) -> None:
         ("DELETE", f"{KEYSETS}/{keyset}", None),
         ("POST", f"{KEYSETS}/{keyset}/uploadSecret", {"use": "sig", "k": "v"}),
     ]:
-        assert error_of(api.call(method, path, body, principal=READER)) == (403, "AADB2C", PERMISSION_MESSAGE)
-    assert PERMISSION_MESSAGE.endswith("resource. ")
+        assert error_of(api.call(method, path, body, principal=READER)) == (403, "AADB2C", WRITE_PERMISSION_MESSAGE)
+    assert PERMISSION_MESSAGE.endswith("resource. ") and WRITE_PERMISSION_MESSAGE.endswith("resource. ")
+    assert "(TrustFrameworkKeySet.ReadWrite.All)" in WRITE_PERMISSION_MESSAGE
     assert error_of(api.call("GET", KEYSETS, principal=NOBODY)) == (403, "AADB2C", PERMISSION_MESSAGE)
     assert api.keys(keyset) == []
+
+
+def test_keys_v2_reads_need_read_write(api: Api) -> None:
+    """Documented: trustFrameworkKey_v2 get lists ReadWrite.All only; the collection follows it (chosen)."""
+    keyset = api.create("v2perm")
+    kid = api.action(keyset, "uploadSecret", {"use": "sig", "k": "v"}).body["kid"]  # type: ignore[index]
+    for path in (f"{KEYSETS}/{keyset}/keys_v2/{kid}", f"{KEYSETS}/{keyset}/keys_v2"):
+        assert error_of(api.call("GET", path, principal=READER)) == (403, "AADB2C", WRITE_PERMISSION_MESSAGE)
+        assert api.call("GET", path).status == 200
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\xff\xfe"])

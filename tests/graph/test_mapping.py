@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Iterable
+from typing import Any
 
 import pytest
 
 from b2c_policy_keys import errors
+from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.errors import (
     AlreadyExistsError,
     AuthenticationError,
@@ -16,6 +19,7 @@ from b2c_policy_keys.errors import (
     PermissionDeniedError,
     ThrottledError,
 )
+from b2c_policy_keys.graph import GraphClient
 from b2c_policy_keys.graph.mapping import (
     BY_CODE,
     BY_STATUS,
@@ -25,6 +29,10 @@ from b2c_policy_keys.graph.mapping import (
     read_error_answer,
     to_exception,
 )
+from b2c_policy_keys.graph.settings import Settings
+from b2c_policy_keys.graph.transport import Answer, Transport
+
+from .support import emulator_settings
 
 
 def envelope(code: str, message: str, request_id: str = "rid-1", client_request_id: str = "crid-1") -> bytes:
@@ -142,3 +150,56 @@ def test_known_secrets_are_scrubbed_from_service_messages() -> None:
 def test_long_messages_are_shortened() -> None:
     answer = read_error_answer(400, envelope("X", "a" * 5000), "application/json", {}, None)
     assert len(str(to_exception(answer))) < 500
+
+
+# --- the alternatives a real tenant may answer (docs/emulator.md, behaviour table) ------------------------------
+
+
+def test_a_missing_key_set_is_not_found_as_the_emulator_answers_it(emulator: Emulator) -> None:
+    """Tool evidence: 400 with AADB2C90073, which the emulator answers."""
+    client = GraphClient(emulator_settings(emulator))
+    with pytest.raises(NotFoundError) as caught:
+        client.get_keyset("B2C_1A_nowhere")
+    assert (caught.value.status, caught.value.code) == (400, "AADB2C90073")
+
+
+@pytest.mark.parametrize("code", ["AADB2C90073", "ResourceNotFound"])
+def test_a_missing_key_set_is_not_found_when_answered_with_404(emulator: Emulator, code: str) -> None:
+    """The alternative other tools meet: 404 (with 90073 or Graph's own code), produced by a status fault."""
+    client = GraphClient(emulator_settings(emulator))
+    emulator.add_fault(method="GET", path_regex="/keySets/B2C_1A_nowhere$", kind="status", status=404, code=code)
+    with pytest.raises(NotFoundError) as caught:
+        client.get_keyset("B2C_1A_nowhere")
+    assert (caught.value.status, caught.value.code) == (404, code)
+
+
+class _Answering(Transport):
+    """Answers every request with one body: the network mocked for an answer the emulator no longer gives."""
+
+    def __init__(self, settings: Settings, body: dict[str, Any]) -> None:
+        super().__init__(settings)
+        self._body = body
+
+    def request(self, method: str, path: str, *, body: Any = None, secrets: Iterable[str] = ()) -> Answer:
+        return Answer(200, self._body, "rid", "crid")
+
+
+@pytest.mark.parametrize("kty", ["oct", "OCT", "Oct"])
+def test_an_uploaded_secret_reads_back_as_oct_in_any_spelling(emulator: Emulator, kty: str) -> None:
+    """The emulator answers "oct" (ci evidence); the docs' example says "OCT": the client takes either. The
+    emulator cannot answer "OCT" any more, hence the stub transport."""
+    settings = emulator_settings(emulator)
+    answer = {"kid": "k1", "kty": kty, "use": "sig", "k": None, "nbf": None, "exp": None, "status": "enabled"}
+    key = GraphClient(settings, _Answering(settings, answer)).upload_secret("B2C_1A_x", use="sig", value="v")
+    assert key.kty == "oct"
+
+
+def test_the_client_replaces_a_key_set_with_put_never_patch(emulator: Emulator) -> None:
+    """PATCH of a key set is unverified (the emulator refuses it): the client must never depend on it."""
+    client = GraphClient(emulator_settings(emulator))
+    client.create_keyset("putverb")
+    emulator.clear_requests()
+    client.replace_keyset("putverb", [{"kty": "oct", "use": "sig", "k": "YWJj"}])
+    assert [(e["method"], e["path"]) for e in emulator.requests_log() if e["path"].startswith("/beta/")] == [
+        ("PUT", "/beta/trustFramework/keySets/B2C_1A_putverb")
+    ]

@@ -22,6 +22,23 @@ def test_429_with_retry_after_is_honoured(emulator: Emulator) -> None:
     assert graph_requests(emulator, "GET", "/keySets") == 2
 
 
+def test_graph_gateway_throttling_with_a_fractional_retry_after_is_honoured(emulator: Emulator) -> None:
+    client, sleeps = recorded_client(emulator_settings(emulator))
+    emulator.add_fault(method="GET", path_regex=KEYSETS, kind="graph_throttle", retry_after=0.25, count=1)
+    assert client.list_keysets() == []
+    assert sleeps.delays == [0.25]
+    assert graph_requests(emulator, "GET", "/keySets") == 2
+
+
+def test_graph_gateway_throttling_beyond_the_budget_raises_throttled(emulator: Emulator) -> None:
+    client, sleeps = recorded_client(emulator_settings(emulator, **{"b2c:retryTimeout": "1.5"}))
+    emulator.add_fault(method="GET", path_regex=KEYSETS, kind="graph_throttle", retry_after=0.5)
+    with pytest.raises(ThrottledError) as caught:
+        client.list_keysets()
+    assert (caught.value.status, caught.value.code) == (429, "TooManyRequests")
+    assert sleeps.delays == [0.5, 0.5]  # a third wait would end past the 1.5 s budget
+
+
 def test_a_zero_retry_after_still_waits_a_little(emulator: Emulator) -> None:
     client, sleeps = recorded_client(emulator_settings(emulator))
     emulator.add_fault(method="GET", path_regex=KEYSETS, kind="status", status=429, retry_after=0, count=1)

@@ -19,6 +19,7 @@ NOW = 1_800_000_000.0
         (" 30 ", 30.0),
         ("0", 0.0),
         ("2.5", 2.5),
+        ("2.128", 2.128),  # Graph's gateway sends fractions (doc: Microsoft Graph throttling guidance)
         ("-5", 0.0),
         (None, None),
         ("", None),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
 
 from b2c_policy_keys.declaration import (
     DeclarationError,
@@ -18,9 +21,40 @@ from b2c_policy_keys.declaration import (
     validate_declaration,
 )
 from b2c_policy_keys.errors import ConfigurationError
+from support.pki import pfx, self_signed, shared_rsa_key
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = 1_800_000_000  # 2027-01-15
+PFX_PASSWORD = "declared-pfx-Pa55"
+
+
+@pytest.fixture(scope="module")
+def material() -> dict[str, str]:
+    """Real certificates and PFX files around NOW: valid, expired, with the private key beside, AES-256, keyless."""
+    key = shared_rsa_key()
+    at = datetime.fromtimestamp(NOW, tz=UTC)
+    valid = self_signed(key, subject="ok", not_before=at - timedelta(days=1), not_after=at + timedelta(days=400))
+    expired = self_signed(key, subject="old", not_before=at - timedelta(days=90), not_after=at - timedelta(days=1))
+
+    def pem(cert: Any) -> str:
+        return str(cert.public_bytes(serialization.Encoding.PEM).decode("ascii"))
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii")
+
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode("ascii")
+    return {
+        "pem": pem(valid),
+        "expired_pem": pem(expired),
+        "bundle_pem": key_pem + pem(valid),
+        "key_body": "".join(key_pem.splitlines()[1:-1]),
+        "pfx": b64(pfx(key, valid, PFX_PASSWORD)),
+        "aes_pfx": b64(pfx(key, valid, PFX_PASSWORD, algorithm="aes256")),
+        "keyless_pfx": b64(pfx(None, valid, PFX_PASSWORD)),
+        "expired_pfx": b64(pfx(key, expired, PFX_PASSWORD)),
+    }
 
 
 def stack_config(values: Mapping[str, str], secret: set[str] | None = None, stack: str = "dev") -> StackConfig:
@@ -122,7 +156,7 @@ def test_one_error_lists_every_problem() -> None:
     text = str(error)
     expected = [
         "keySets[0] (Signing): unknown kind 'rsa': expected one of generated, secret, certificate, pkcs12",
-        "keySets[2] (B2C_1A_Dup): duplicate key set: 'Dup' already declares B2C_1A_Dup",
+        "keySets[2] (B2C_1A_Dup): duplicate key set: 'Dup' and 'B2C_1A_Dup' both name B2C_1A_Dup",
         "keySets[3] (BadUse): use 'signing' must be one of sig, enc",
         "keySets[3] (BadUse): kty 'EC' must be one of RSA, oct",
         "keySets[4] (Dates): notBefore must be earlier than expiresAt",
@@ -139,6 +173,28 @@ def test_one_error_lists_every_problem() -> None:
     assert len(error.problems) == len(expected)
     head = "stack 'dev': the key set declaration (stacks/keysets.yaml) cannot be deployed, 12 problems:"
     assert text.startswith(head)
+
+
+def test_names_differing_only_in_case_are_one_key_set_and_refused_with_both_names() -> None:
+    """B08: Foo and foo are one key set to the service; two resources for it would fight over it."""
+    raw = doc(
+        {"name": "Foo", "kind": "generated", "use": "sig"},
+        {"name": "foo", "kind": "generated", "use": "sig"},
+        {"name": "b2c_1a_FOO", "kind": "generated", "use": "sig"},
+    )
+    assert problems_of(raw) == (
+        "keySets[1] (foo): duplicate key set: 'Foo' and 'foo' both name B2C_1A_Foo "
+        "(ids ignore case and the B2C_1A_ prefix): keep one entry",
+        "keySets[2] (b2c_1a_FOO): duplicate key set: 'Foo' and 'b2c_1a_FOO' both name B2C_1A_Foo "
+        "(ids ignore case and the B2C_1A_ prefix): keep one entry",
+    )
+
+
+@pytest.mark.parametrize(("spelling", "stored"), [("rsa", "RSA"), ("Rsa", "RSA"), ("OCT", "oct"), ("Oct", "oct")])
+def test_kty_is_accepted_in_any_case_as_in_python(spelling: str, stored: str) -> None:
+    declaration, problems = parse_declaration(doc({"name": "A", "kind": "generated", "use": "sig", "kty": spelling}))
+    assert problems == []
+    assert declaration.keysets[0].kty == stored
 
 
 def test_a_secret_the_stack_has_not_set_names_the_exact_command() -> None:
@@ -177,9 +233,9 @@ def test_a_secret_stored_in_clear_is_refused_with_the_fix() -> None:
     )
 
 
-def test_a_certificate_may_be_stored_in_clear() -> None:
+def test_a_certificate_may_be_stored_in_clear(material: dict[str, str]) -> None:
     raw = doc({"name": "Saml", "kind": "certificate", "certificateFrom": "samlCertificate"})
-    validate_declaration(raw, stack_config({"samlCertificate": "PEM"}, secret=set()), now=NOW)
+    validate_declaration(raw, stack_config({"samlCertificate": material["pem"]}, secret=set()), now=NOW)
 
 
 def test_template_placeholders_left_in_a_stack_are_problems() -> None:
@@ -228,6 +284,23 @@ def test_malformed_declarations(raw: object, fragment: str) -> None:
     assert any(fragment in p for p in problems_of(raw)), problems_of(raw)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2030-01-31T00:00:00", "expiresAt needs an offset: add Z for UTC, e.g. 2027-01-31T00:00:00Z"),
+        ("[2030]", "expiresAt is a list, not a date: write an ISO-8601 date with an offset"),
+        ("true", "expiresAt is true/false, not a date: write an ISO-8601 date with an offset"),
+        ("{at: 1}", "expiresAt is a mapping, not a date"),
+    ],
+)
+def test_date_problems_give_yaml_advice_to_yaml_authors(text: str, expected: str) -> None:
+    """Issue 13: never datetime(..., tzinfo=...) advice for a YAML file."""
+    raw = yaml.safe_load(f"keySets:\n  - {{name: A, kind: generated, use: sig, expiresAt: {text}}}\n")
+    (problem,) = problems_of(raw)
+    assert problem.startswith(f"keySets[0] (A): {expected}")
+    assert "datetime(" not in problem and "tzinfo" not in problem
+
+
 def test_a_yaml_date_without_time_is_refused() -> None:
     raw = yaml.safe_load("keySets:\n  - {name: A, kind: generated, use: sig, expiresAt: 2030-01-31}\n")
     assert problems_of(raw) == ("keySets[0] (A): expiresAt needs a time and an offset, e.g. 2027-01-31T00:00:00Z",)
@@ -238,3 +311,117 @@ def test_invalid_yaml_names_the_file_and_line(tmp_path: Path) -> None:
     path.write_text("keySets:\n  - name: A\n    kind: [generated\n", encoding="utf-8")
     with pytest.raises(DeclarationError, match=r"keysets.yaml is not valid YAML at line \d"):
         load_declaration_file(path)
+
+
+# --- issue 13: the preview catches offline what it can: provider settings, certificates, PFX files ------------------
+
+CERT_AND_PFX = doc(
+    {"name": "Saml", "kind": "certificate", "certificateFrom": "samlCertificate"},
+    {"name": "Client", "kind": "pkcs12", "pfxFrom": "clientPfx", "passwordFrom": "clientPfxPassword"},
+)
+
+
+def _material_problems(certificate: str, pfx_value: str, password: str = PFX_PASSWORD) -> tuple[str, ...]:
+    values = {"samlCertificate": certificate, "clientPfx": pfx_value, "clientPfxPassword": password}
+    config = stack_config(values, secret={"clientPfx", "clientPfxPassword"})
+    try:
+        validate_declaration(CERT_AND_PFX, config, now=NOW)
+    except DeclarationError as error:
+        return error.problems
+    return ()
+
+
+def test_valid_certificates_and_pfx_files_pass(material: dict[str, str]) -> None:
+    assert _material_problems(material["pem"], material["pfx"]) == ()
+
+
+def test_every_certificate_and_pfx_problem_is_listed_in_the_one_message(material: dict[str, str]) -> None:
+    problems = _material_problems(material["expired_pem"], material["pfx"], password="wrong-password-1")
+    assert problems == (
+        "Saml: config key 'samlCertificate': the certificate expired on 2027-01-14T08:00:00Z: set a renewed one: "
+        'pulumi config set samlCertificate -- "$(cat certificate.pem)" --stack dev',
+        "Client: the password in config key 'clientPfxPassword' does not open the PFX of Client: config key "
+        "'clientPfx': pulumi config set --secret clientPfxPassword <value> --stack dev",
+    )
+    assert "wrong-password-1" not in "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("which", "fragment"),
+    [
+        ("aes_pfx", "encrypted with AES-256, which B2C rejects"),
+        ("keyless_pfx", "the PFX holds no private key"),
+        ("expired_pfx", "the certificate expired on 2027-01-14"),
+    ],
+)
+def test_each_pfx_problem_names_the_key_set_and_config_key(material: dict[str, str], which: str, fragment: str) -> None:
+    (problem,) = _material_problems(material["pem"], material[which])
+    assert problem.startswith("Client: config key 'clientPfx'") and fragment in problem
+    assert PFX_PASSWORD not in problem
+
+
+def test_a_certificate_holding_its_private_key_is_refused_without_echoing_it(material: dict[str, str]) -> None:
+    (problem,) = _material_problems(material["bundle_pem"], material["pfx"])
+    assert problem.startswith("Saml: config key 'samlCertificate' holds a private key too")
+    assert material["key_body"][:40] not in problem
+
+
+def test_missing_provider_settings_are_found_offline_with_everything_else() -> None:
+    """No b2c:tenantId and no credential, in the stack or the environment: the preview lists both, with the rest."""
+    raw = doc({"name": "Dup", "kind": "generated", "use": "sig"}, {"name": "dup", "kind": "generated", "use": "sig"})
+    with pytest.raises(DeclarationError) as caught:
+        validate_declaration(raw, stack_config({}), now=NOW, env={})
+    problems = caught.value.problems
+    assert any(p.startswith("b2c:tenantId is missing: `pulumi config set b2c:tenantId <tenant-id>`") for p in problems)
+    assert any(p.startswith("no credential is configured: set one of") for p in problems)
+    assert any("duplicate key set" in p for p in problems)
+
+
+def test_settings_from_the_environment_count_and_placeholders_are_reported_once() -> None:
+    env = {"ARM_TENANT_ID": "contoso.onmicrosoft.com", "ARM_CLIENT_ID": "app-id", "ARM_CLIENT_SECRET": "s"}
+    raw = doc({"name": "A", "kind": "generated", "use": "sig"})
+    assert validate_declaration(raw, stack_config({}), now=NOW, env=env).keysets[0].name == "A"
+    config = stack_config({"b2c:tenantId": "REPLACE-WITH-PROD-TENANT-ID"}, stack="prod")
+    with pytest.raises(DeclarationError) as caught:
+        validate_declaration(raw, config, now=NOW, env={"ARM_CLIENT_ID": "app-id", "ARM_CLIENT_SECRET": "s"})
+    assert caught.value.problems == (
+        "b2c:tenantId still holds the template placeholder 'REPLACE-WITH-PROD-TENANT-ID': "
+        "pulumi config set b2c:tenantId <value> --stack prod",
+    )
+
+
+def test_an_up_without_a_preview_fails_before_any_write(
+    material: dict[str, str], emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The program's check runs in `up` too: no credential and an expired certificate stop it before any resource."""
+    from b2c_policy_keys.program import deploy, load_checked_declaration
+    from support.host import emulator_config, graph_requests
+    from support.mocks import ProviderMocks, run_program
+
+    for name in ("ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET", "ARM_USE_MSI", "ARM_USE_OIDC", "IDENTITY_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "keysets.yaml"
+    path.write_text(yaml.safe_dump(CERT_AND_PFX), encoding="utf-8")
+    config = {k: v for k, v in emulator_config(emulator).items() if k != "b2c:clientSecret"}
+    now = datetime.now(tz=UTC)
+    expired = self_signed(
+        shared_rsa_key(), subject="old", not_before=now - timedelta(days=60), not_after=now - timedelta(days=1)
+    )
+    config["b2c-policy-keys:samlCertificate"] = expired.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    config["b2c-policy-keys:clientPfx"] = material["pfx"]
+    config["b2c-policy-keys:clientPfxPassword"] = PFX_PASSWORD
+    mocks = ProviderMocks(config=config)
+    secret = frozenset({"b2c-policy-keys:clientPfx", "b2c-policy-keys:clientPfxPassword"})
+    with pytest.raises(Exception) as failed:
+        run_program(
+            lambda: deploy(load_checked_declaration(path)),
+            mocks,
+            program_config=config,
+            secret_config=secret,
+            project="b2c-policy-keys",
+        )
+    text = str(failed.value)
+    assert "no credential is configured" in text
+    assert "Saml: config key 'samlCertificate': the certificate expired on" in text
+    assert mocks.provider_calls == []
+    assert graph_requests(emulator) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from b2c_policy_keys.certificates import pkcs12_uses_aes256
 from b2c_policy_keys.resources.certificate_key import CertificateKeyProvider
 from b2c_policy_keys.resources.generated_key import GeneratedKeyProvider
 from b2c_policy_keys.resources.pkcs12_key import AES256_ADVICE, Pkcs12KeyProvider, warn_pfx
+from support.der import with_mac_iterations
 
 from .conftest import MakeMaterial
 from .material import PFX_PASSWORD
@@ -83,6 +85,13 @@ def test_a_pfx_with_an_expired_certificate_fails(make_material: MakeMaterial) ->
     assert "expired" in failures_of(Pkcs12KeyProvider().check({}, news))["pfx"]
 
 
+def test_a_pfx_whose_kdf_is_absurdly_expensive_fails_on_pfx(make_material: MakeMaterial) -> None:
+    """B13: refused from its DER parameters, before the open that would run 50 million iterations (seconds)."""
+    pfx = with_mac_iterations(base64.b64decode(make_material().pfx()), 50_000_000)
+    news = {"keyset_id": "S", "pfx": base64.b64encode(pfx).decode(), "password": PFX_PASSWORD}
+    assert "50,000,000 iterations" in failures_of(Pkcs12KeyProvider().check({}, news))["pfx"]
+
+
 def test_not_base64_pfx_fails_on_pfx() -> None:
     news = {"keyset_id": "S", "pfx": "%%%", "password": PFX_PASSWORD}
     assert "base64" in failures_of(Pkcs12KeyProvider().check({}, news))["pfx"]
@@ -92,7 +101,7 @@ def test_an_aes256_pfx_passes_check_but_the_program_warns_with_the_openssl_comma
     make_material: MakeMaterial, monkeypatch: Any
 ) -> None:
     pfx = make_material().pfx(aes256=True)
-    assert pkcs12_uses_aes256(__import__("base64").b64decode(pfx))
+    assert pkcs12_uses_aes256(base64.b64decode(pfx))
     assert Pkcs12KeyProvider().check({}, {"keyset_id": "S", "pfx": pfx, "password": PFX_PASSWORD}).failures == []
     warned: list[str] = []
     monkeypatch.setattr("pulumi.warn", warned.append)

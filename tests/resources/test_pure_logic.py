@@ -84,6 +84,14 @@ def test_secret_check_failures_name_each_property() -> None:
     assert reasons["expires_at"] == "expires_at must be in the future"
 
 
+def test_date_problems_give_python_advice_to_python_authors() -> None:
+    """Issue 13: a naive datetime reaches check() as its isoformat(); the fix shown is the Python one."""
+    naive = datetime(2030, 1, 31).isoformat()
+    reason = {f.property: f.reason for f in SecretKeyProvider().check({}, _secret_inputs(expires_at=naive)).failures}
+    assert "needs an offset" in reason["expires_at"]
+    assert "datetime(2027, 1, 31, tzinfo=timezone.utc)" in reason["expires_at"]
+
+
 def test_secret_check_rejects_not_before_after_expiry() -> None:
     result = SecretKeyProvider().check({}, _secret_inputs(not_before=FUTURE, expires_at=FUTURE - 10))
     assert [(f.property, f.reason) for f in result.failures] == [

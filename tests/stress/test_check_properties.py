@@ -273,3 +273,39 @@ def test_any_old_expiry_in_state_is_survived(provider: type[ResourceProvider], o
     failures = run_check(provider, {"expires_at": old_expiry}, {"keyset_id": "Set", "value": "v", "expires_at": 0})
     assert [f.property for f in failures] == ["expires_at"]
     assert "in the future" in failures[0].reason
+
+
+#: Every boolean input of each provider (issue 11 B14).
+BOOLEANS: dict[type[ResourceProvider], tuple[str, ...]] = {
+    KeySetProvider: ("adopt_existing", "purge_backup_on_delete"),
+    SecretKeyProvider: ("enabled",),
+    GeneratedKeyProvider: ("enabled",),
+    CertificateKeyProvider: ("enabled",),
+    Pkcs12KeyProvider: ("enabled",),
+}
+BOOL_SPELLINGS = {"true": True, "false": False}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.__name__)
+@EXAMPLES
+@given(data=st.data())
+def test_a_boolean_input_is_a_boolean_or_a_failure_naming_it(
+    provider: type[ResourceProvider], data: st.DataObject
+) -> None:
+    """Never Python truthiness: a bool, or 'true'/'false' in any case, becomes that bool; anything else fails."""
+    prop = data.draw(st.sampled_from(BOOLEANS[provider]), label="prop")
+    spelling = st.sampled_from(["true", "false"]).flatmap(
+        lambda word: st.tuples(*(st.sampled_from([c.lower(), c.upper()]) for c in word)).map("".join)
+    )
+    value = data.draw(st.one_of(st.booleans(), spelling, VALUES), label="value")
+    result = provider().check({}, {prop: value})
+    named = [f for f in result.failures if f.property == prop]
+    value = rpc.unwrap_rpc_secret(value)  # a secret-wrapped boolean is still that boolean
+    if isinstance(value, bool):
+        assert not named and result.inputs[prop] is value
+    elif isinstance(value, str) and value.strip().lower() in BOOL_SPELLINGS:
+        assert not named and result.inputs[prop] is BOOL_SPELLINGS[value.strip().lower()]
+    elif value is None or isinstance(value, Unknown) or value == rpc.UNKNOWN:
+        assert not named
+    else:
+        assert named and named[0].reason.startswith(f"{prop} must be true or false")

@@ -12,13 +12,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from b2c_policy_keys.certificates import (
+    MAX_PKCS12_ITERATIONS,
+    Pkcs12CostError,
     Pkcs12NoKeyError,
     Pkcs12PasswordError,
     certificate_facts,
+    holds_private_key,
     load_certificate,
     open_pkcs12,
+    pkcs12_iterations,
     pkcs12_uses_aes256,
 )
+from support.der import with_mac_iterations
 from support.pki import pfx, self_signed
 
 NOT_BEFORE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -116,3 +121,44 @@ def test_load_certificate_never_strips_der_bytes(rsa_key: rsa.RSAPrivateKey) -> 
             assert load_certificate(base64.b64encode(der).decode()) == cert
             return
     pytest.fail("no certificate ending in a whitespace byte was produced")
+
+
+@pytest.mark.parametrize("algorithm", ["3des", "aes256"])
+def test_every_kdf_iteration_count_of_a_pfx_is_read_before_opening(
+    rsa_key: rsa.RSAPrivateKey, cert: x509.Certificate, algorithm: str
+) -> None:
+    data = pfx(rsa_key, cert, "pw", algorithm=algorithm)
+    assert pkcs12_iterations(data) == [2048, 2048, 2048]  # the MAC, the certificate bag, the key bag
+    assert with_mac_iterations(data, 2048) == data  # the test helper re-encodes faithfully
+
+
+def test_a_pfx_with_an_absurd_iteration_count_is_refused_before_the_open(
+    rsa_key: rsa.RSAPrivateKey, cert: x509.Certificate
+) -> None:
+    """B13: opening this file would run its MAC's KDF 2^31-1 times (minutes) before the password could be told."""
+    data = with_mac_iterations(pfx(rsa_key, cert, "pw"), 2**31 - 1)
+    with pytest.raises(Pkcs12CostError, match="2,147,483,647 iterations") as refused:
+        open_pkcs12(data, "pw")
+    assert "pw" not in str(refused.value).replace("pkcs12", "")
+    # At the bound the file is opened (and its rewritten MAC then fails like a wrong password).
+    with pytest.raises(Pkcs12PasswordError):
+        open_pkcs12(with_mac_iterations(pfx(rsa_key, cert, "pw"), MAX_PKCS12_ITERATIONS), "pw")
+
+
+def test_a_pfx_that_cannot_be_walked_is_left_to_the_open() -> None:
+    with pytest.raises(ValueError, match="not a PKCS#12"):
+        open_pkcs12(b"\x30\x80" + b"x" * 40, "pw")
+
+
+def test_a_pem_carrying_a_private_key_is_recognised_in_every_spelling(
+    rsa_key: rsa.RSAPrivateKey, cert: x509.Certificate
+) -> None:
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    for fmt in (serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL):
+        key_pem = rsa_key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption())
+        bundle = b"Bag Attributes\n" + key_pem + cert_pem
+        assert holds_private_key(bundle) and holds_private_key(bundle.decode())
+        assert holds_private_key(base64.b64encode(bundle).decode())
+    assert not holds_private_key(cert_pem)
+    assert not holds_private_key(cert.public_bytes(serialization.Encoding.DER))
+    assert not holds_private_key(base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode())

@@ -9,15 +9,23 @@ from b2c_policy_keys.model import (
     KeySet,
     active_key,
     iso_utc,
+    keyset_key,
     keyset_name_problems,
     normalise_keyset_id,
     parse_moment,
+    same_keyset_id,
 )
 
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("keyset1", "B2C_1A_keyset1"), ("B2C_1A_keyset1", "B2C_1A_keyset1"), (" x ", "B2C_1A_x")],
+    [
+        ("keyset1", "B2C_1A_keyset1"),
+        ("B2C_1A_keyset1", "B2C_1A_keyset1"),
+        (" x ", "B2C_1A_x"),
+        ("b2c_1a_Thing", "B2C_1A_Thing"),  # B08: never B2C_1A_b2c_1a_Thing
+        ("B2c_1A_Thing", "B2C_1A_Thing"),
+    ],
 )
 def test_normalise_keyset_id_adds_the_prefix_once(name: str, expected: str) -> None:
     assert normalise_keyset_id(name) == expected
@@ -89,3 +97,48 @@ def test_key_reading_tolerates_case_and_missing_status() -> None:
     assert (key.kty, key.nbf, key.status) == ("oct", 10, "enabled")
     keyset = KeySet.from_graph({"id": "B2C_1A_x", "keys": [{"kid": "k1", "kty": "RSA", "use": "enc"}]})
     assert keyset.key("k1") is not None and keyset.key("k2") is None
+
+
+@pytest.mark.parametrize("other", ["Foo", "foo", "FOO", "B2C_1A_foo", "b2c_1a_FOO", " foo "])
+def test_a_key_set_id_is_one_identity_whatever_its_case_or_prefix(other: str) -> None:
+    assert same_keyset_id("B2C_1A_Foo", other)
+    assert keyset_key(other) == keyset_key("Foo")
+
+
+@pytest.mark.parametrize("other", ["Fo", "Foo2", "B2C_1A_B2C_1A_Foo", "Foo.bak"])
+def test_different_key_sets_stay_different(other: str) -> None:
+    assert not same_keyset_id("Foo", other)
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        (1_735_689_600_000, "not a date: 1735689600000 (milliseconds?)"),
+        (-5, "not a date: -5"),
+        (10**30, f"not a date: {10**30} (milliseconds?)"),
+    ],
+)
+def test_a_key_with_an_out_of_range_date_is_read_and_shown_as_odd(raw: int, shown: str) -> None:
+    """B16: one odd date (milliseconds, negative, absurd) never breaks reading the key set or showing it."""
+    body = {"id": "B2C_1A_x", "keys": [{"kid": "odd", "kty": "oct", "use": "sig", "nbf": raw, "exp": raw}]}
+    key = KeySet.from_graph(body).keys[0]
+    assert (key.nbf, key.exp) == (raw, raw)  # the raw number is kept
+    out = key.to_output()
+    assert out["not_before_iso"] == out["expires_at_iso"] == shown
+    assert key.not_before is None and key.expires_at is None
+    assert iso_utc(raw) == shown
+
+
+@pytest.mark.parametrize("raw", ["soon", float("nan"), float("inf"), [1], True])
+def test_a_date_that_is_no_number_at_all_is_a_malformed_answer(raw: object) -> None:
+    with pytest.raises(ValueError, match="expected a"):
+        Key.from_graph({"kid": "k", "kty": "oct", "use": "sig", "nbf": raw})
+
+
+def test_a_millisecond_not_before_is_far_future_so_that_key_is_never_active() -> None:
+    """B16 decision: dates compare as the raw numbers the service stores, so a millisecond nbf lies ahead."""
+    now = 1_800_000_000
+    keys = [_key("ms", nbf=now * 1000), _key("ok", nbf=now - 10)]
+    assert active_key(keys, now) == keys[1]
+    assert active_key(keys[:1], now) is None
+    assert _key("ms-exp", nbf=now - 10, exp=now * 1000).is_valid_at(now)

@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "b2c_policy_keys.cli.show_cmd",
     "b2c_policy_keys.cli.expiring_cmd",
     "b2c_policy_keys.cli.emulator_cmd",
+    "b2c_policy_keys.cli.conformance_cmd",
     "b2c_policy_keys.cli.recover_cmd",
 )
 

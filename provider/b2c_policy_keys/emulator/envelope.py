@@ -7,6 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+#: Codes the B2C backend raises; only their envelopes carry a ``correlationId``. Graph's own gateway errors (401
+#: ``InvalidAuthenticationToken``, the ``UnknownError`` wrap of getActiveKey by POST, ``TooManyRequests``) have none
+#: (observed: microsoft-graph-docs PR 9963 and the B2C answers pasted in public issues, reference "What independent
+#: evidence says").
+B2C_CODE_PREFIX = "AADB2C"
+
 
 @dataclass(frozen=True)
 class RequestIds:
@@ -21,17 +27,19 @@ class RequestIds:
         return cls(request_id=own, client_request_id=client_request_id or own)
 
 
-def error_body(code: str, message: str, ids: RequestIds) -> dict[str, Any]:
-    """``{"error": {"code", "message", "innerError": {...}}}`` exactly as Graph shapes it."""
-    return {
-        "error": {
-            "code": code,
-            "message": message,
-            "innerError": {
-                "date": datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-                "request-id": ids.request_id,
-                "client-request-id": ids.client_request_id,
-                "correlationId": ids.request_id,
-            },
-        }
-    }
+def error_date() -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` in UTC, no fraction and no zone, as the real envelopes show it."""
+    return datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def error_body(code: str, message: str, ids: RequestIds, *, inner: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{"error": {"code", "message", "innerError": {...}}}`` exactly as Graph shapes it.
+
+    A B2C error's ``correlationId`` is its own id, distinct from ``request-id`` (observed in real B2C envelopes).
+    ``inner`` adds fields Graph puts there for some errors (``code``/``status`` of its 429).
+    """
+    inner_error: dict[str, Any] = {**(inner or {}), "date": error_date(), "request-id": ids.request_id}
+    inner_error["client-request-id"] = ids.client_request_id
+    if code.startswith(B2C_CODE_PREFIX):
+        inner_error["correlationId"] = str(uuid.uuid4())
+    return {"error": {"code": code, "message": message, "innerError": inner_error}}

@@ -1,5 +1,9 @@
 """Injected failures: throttling, lost requests, lost answers and slowness, for retry and recovery tests.
 
+Two throttlings exist because the service has two layers: ``status`` 429 is B2C's (``AADB2C95043`` in the B2C
+envelope), ``graph_throttle`` is the Graph gateway's (``TooManyRequests``, innerError ``code``/``status`` "429",
+``Retry-After`` possibly fractional such as ``2.128``: doc, Microsoft Graph throttling guidance).
+
 Faults apply in the order they were added to every request whose method and path match, the token endpoint
 included (the admin API never matches, so a test cannot lock itself out).
 """
@@ -12,8 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["status", "drop_before", "drop_after", "latency"]
-KINDS: tuple[str, ...] = ("status", "drop_before", "drop_after", "latency")
+FaultKind = Literal["status", "graph_throttle", "drop_before", "drop_after", "latency"]
+KINDS: tuple[str, ...] = ("status", "graph_throttle", "drop_before", "drop_after", "latency")
+#: What a ``graph_throttle`` fault answers (doc: Microsoft Graph throttling guidance, its sample 429).
+GRAPH_THROTTLE_CODE = "TooManyRequests"
+GRAPH_THROTTLE_MESSAGE = "Please retry again later."
+GRAPH_THROTTLE_INNER: Mapping[str, str] = {"code": "429", "message": "Please retry after", "status": "429"}
 
 #: The Graph error code a ``status`` fault answers with when the fault names none.
 DEFAULT_CODES: Mapping[int, str] = {
@@ -45,7 +53,7 @@ class Fault:
     status: int = 500
     code: str = ""
     message: str = ""
-    retry_after: int | None = None
+    retry_after: float | None = None  # seconds; fractional ones are sent as written (2.128)
     latency_ms: int = 0
     remaining: int | None = None  # None: every matching request
     id: int = 0
@@ -67,27 +75,41 @@ class Fault:
         method = spec.get("method")
         if method is not None and not isinstance(method, str):
             raise ValueError("'method' must be a string")
-        status = _int(spec, "status", 500)
+        status = 429 if kind == "graph_throttle" else _int(spec, "status", 500)
         if kind == "status" and not 400 <= status <= 599:
             raise ValueError("'status' must be an HTTP error status (400-599)")
-        code = spec.get("code") or DEFAULT_CODES.get(status, "UnknownError")
+        if kind == "graph_throttle":
+            code = GRAPH_THROTTLE_CODE
+        else:
+            code = spec.get("code") or DEFAULT_CODES.get(status, "UnknownError")
         count = spec.get("count")
         if count is not None and (not isinstance(count, int) or count < 1):
             raise ValueError("'count' must be a positive integer")
         retry_after = spec.get("retry_after")
-        if retry_after is not None and (not isinstance(retry_after, int) or retry_after < 0):
-            raise ValueError("'retry_after' must be a non-negative integer (seconds)")
+        if retry_after is not None and (
+            isinstance(retry_after, bool) or not isinstance(retry_after, int | float) or not 0 <= retry_after < 10**6
+        ):
+            raise ValueError("'retry_after' must be a non-negative number of seconds (fractions allowed: 2.128)")
+        default_message = GRAPH_THROTTLE_MESSAGE if kind == "graph_throttle" else None
         return cls(
             kind=kind,
             path_regex=pattern,
             method=method.upper() if method else None,
             status=status,
             code=str(code),
-            message=str(spec.get("message") or DEFAULT_MESSAGES.get(str(code), f"Injected fault ({status}).")),
+            message=str(
+                spec.get("message") or default_message or DEFAULT_MESSAGES.get(str(code), f"Injected fault ({status}).")
+            ),
             retry_after=retry_after,
             latency_ms=_int(spec, "latency_ms", 0),
             remaining=count,
         )
+
+    def retry_after_header(self) -> str | None:
+        """``Retry-After`` as sent: whole seconds as an integer, fractions as written (``2.128``)."""
+        if self.retry_after is None:
+            return None
+        return str(int(self.retry_after)) if float(self.retry_after).is_integer() else f"{self.retry_after:g}"
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -13,7 +13,7 @@ import math
 import re
 import secrets
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -28,6 +28,13 @@ PUBLIC_FIELDS = ("kid", "use", "kty", "nbf", "exp", "e", "n", "x5c", "x5t", "sta
 _SEAL_FIELD = "sealed"  # salt and HMAC of an oct key's value, never the value
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 _MAX_EPOCH = 10**11
+
+
+class Container(NamedTuple):
+    """Which key container a key is checked for: the catalogue's messages name the tenant and the set."""
+
+    tenant: str
+    keyset_id: str
 
 
 def new_kid() -> str:
@@ -63,7 +70,7 @@ def public_view(stored: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_kty(value: object) -> str:
     if value is None or value == "":
-        raise refusals.missing_parameter("kty")
+        raise refusals.missing_kty()
     if not isinstance(value, str) or normalise_kty(value) not in ("RSA", "oct"):
         raise refusals.bad_kty(value)
     return normalise_kty(value)
@@ -78,6 +85,7 @@ def check_use(value: object) -> str:
 
 
 def _check_moment(name: str, value: object) -> int | None:
+    # NumericDate seconds (doc: trustFrameworkKey); refusing milliseconds and fractions with 90215 is chosen.
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or int(value) != value:
@@ -88,19 +96,19 @@ def _check_moment(name: str, value: object) -> int | None:
     return seconds
 
 
-def check_validity(body: Mapping[str, Any], now: int) -> tuple[int | None, int | None]:
+def check_validity(body: Mapping[str, Any], now: int, where: Container) -> tuple[int | None, int | None]:
     """``nbf``/``exp`` as integer seconds; an expiry in the past or before the not-before date is refused."""
     nbf = _check_moment("nbf", body.get("nbf"))
     exp = _check_moment("exp", body.get("exp"))
     if exp is not None and exp <= now:
-        raise refusals.expired(exp)
+        raise refusals.expired(where.tenant, where.keyset_id, exp)
     if nbf is not None and exp is not None and nbf >= exp:
         raise refusals.badly_formatted("nbf must be before exp")
     return nbf, exp
 
 
 def check_family(keys: Sequence[Mapping[str, Any]]) -> None:
-    """One key type and one use per key set."""
+    """One key type and one use per key set (doc: catalogue codes 95032 and 95042)."""
     if len({k["kty"] for k in keys}) > 1:
         raise refusals.mixed_types()
     if len({k["use"] for k in keys}) > 1:
@@ -118,15 +126,15 @@ def _b64url_int(value: str) -> int:
 # --- keys from payloads and actions ------------------------------------------------------------------------------
 
 
-def from_jwk(jwk: object, now: int) -> dict[str, Any]:
+def from_jwk(jwk: object, now: int, where: Container) -> dict[str, Any]:
     """A key given in full in a create or PUT payload: checked, then stripped to its public parts (+ sealed ``k``)."""
     if not isinstance(jwk, Mapping):
-        raise refusals.bad_jwk_format("Each key must be a JSON object.")
+        raise refusals.bad_jwk_format(where.tenant)
     if jwk.get("kid"):
         raise refusals.kid_in_payload()
     kty = check_kty(jwk.get("kty"))
     use = check_use(jwk.get("use"))
-    nbf, exp = check_validity(jwk, now)
+    nbf, exp = check_validity(jwk, now, where)
     status = jwk.get("status") or "enabled"
     if status not in ("enabled", "disabled"):
         raise refusals.badly_formatted(f"status must be enabled or disabled, not {status}")
@@ -141,12 +149,11 @@ def from_jwk(jwk: object, now: int) -> dict[str, Any]:
     else:
         n, e = jwk.get("n"), jwk.get("e")
         if not n or not e:
-            raise refusals.missing_parameter("n" if not n else "e")
+            raise refusals.rsa_parts_missing()
         if not (_is_b64url(n) and _is_b64url(e)):
-            raise refusals.bad_jwk_format("'n' and 'e' must be base64url encoded.")
-        bits = _b64url_int(str(n)).bit_length()
-        if bits < MIN_RSA_BITS:
-            raise refusals.rsa_too_short(bits)
+            raise refusals.bad_jwk_format(where.tenant)
+        if _b64url_int(str(n)).bit_length() < MIN_RSA_BITS:
+            raise refusals.rsa_too_short(MIN_RSA_BITS)
         key["n"], key["e"] = n, e
         x5c = jwk.get("x5c")
         if isinstance(x5c, list) and x5c:
@@ -181,12 +188,12 @@ def uploaded_secret(value: str, use: str, nbf: int | None, exp: int | None) -> d
     }
 
 
-def from_certificate(facts: certificates.CertificateFacts, now: int) -> dict[str, Any]:
+def from_certificate(facts: certificates.CertificateFacts, now: int, where: Container) -> dict[str, Any]:
     """uploadCertificate/uploadPkcs12: the certificate's public key and validity; ``use`` is always ``sig``."""
     if facts.n is None or facts.e is None:
-        raise refusals.bad_certificate("the certificate's public key is not RSA")
+        raise refusals.bad_certificate(where.keyset_id, where.tenant, "the certificate's public key is not RSA")
     if facts.exp <= now:
-        raise refusals.expired(facts.exp)
+        raise refusals.expired(where.tenant, where.keyset_id, facts.exp)
     return {
         "kid": new_kid(),
         "kty": "RSA",
@@ -201,13 +208,13 @@ def from_certificate(facts: certificates.CertificateFacts, now: int) -> dict[str
     }
 
 
-def decode_upload(value: object, name: str) -> bytes:
+def decode_upload(value: object, name: str, where: Container) -> bytes:
     """The bytes of a base64 upload field (``key`` of uploadCertificate/uploadPkcs12)."""
     if value is None or value == "":
         raise refusals.missing_parameter(name)
     if not isinstance(value, str):
-        raise refusals.bad_certificate(f"'{name}' must be a base64 string")
+        raise refusals.bad_certificate(where.keyset_id, where.tenant, f"'{name}' must be a base64 string")
     try:
         return certificates.decode_base64(value)
     except ValueError as exc:
-        raise refusals.bad_certificate(f"'{name}' {exc}") from None
+        raise refusals.bad_certificate(where.keyset_id, where.tenant, f"'{name}' {exc}") from None

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, unquote_plus
 from b2c_policy_keys.emulator.auth import Authority, BearerError, ManagedIdentityError, OAuthError, unknown_tenant
 from b2c_policy_keys.emulator.clients import MANAGED_IDENTITY_CLIENT_ID
 from b2c_policy_keys.emulator.envelope import RequestIds, error_body
-from b2c_policy_keys.emulator.faults import Fault, FaultBook
+from b2c_policy_keys.emulator.faults import GRAPH_THROTTLE_INNER, Fault, FaultBook
 from b2c_policy_keys.emulator.requestlog import DROPPED, RequestLog
 from b2c_policy_keys.emulator.server import Request, Response
 from b2c_policy_keys.emulator.service import GraphService
@@ -84,7 +84,8 @@ class EmulatorApp:
         return self._fault_response(fault, request)
 
     def _fault_response(self, fault: Fault, request: Request) -> Response:
-        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        retry_after = fault.retry_after_header()
+        headers = {"Retry-After": retry_after} if retry_after is not None else {}
         if _OAUTH.match(request.path) or request.path == MSI_PATH:
             error = OAuthError(
                 fault.status,
@@ -94,7 +95,8 @@ class EmulatorApp:
             )
             return _json(fault.status, error.body(request.headers.get("client-request-id")), headers)
         ids = RequestIds.for_request(request.headers.get("client-request-id"))
-        return _graph_response(fault.status, error_body(fault.code, fault.message, ids), headers, ids)
+        inner = dict(GRAPH_THROTTLE_INNER) if fault.kind == "graph_throttle" else None
+        return _graph_response(fault.status, error_body(fault.code, fault.message, ids, inner=inner), headers, ids)
 
     def _dispatch(self, request: Request) -> Response:
         path = request.path

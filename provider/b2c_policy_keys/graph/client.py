@@ -13,11 +13,15 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from b2c_policy_keys.errors import GraphError
 from b2c_policy_keys.graph.settings import Settings
 from b2c_policy_keys.graph.transport import Answer, Transport
 from b2c_policy_keys.model import Key, KeySet, normalise_keyset_id, parse_moment
 
 T = TypeVar("T")
+
+#: The most pages ``list_keysets`` reads: 100,000 key sets at the default 100 a page, far above any tenant.
+MAX_LIST_PAGES = 1000
 
 _locks: dict[tuple[str, str, str], threading.RLock] = {}
 _locks_guard = threading.Lock()
@@ -81,18 +85,37 @@ class GraphClient:
 
     # --- key sets -----------------------------------------------------------------------------------------
 
-    def list_keysets(self, *, page_size: int | None = None) -> list[KeySet]:
-        """Every key set of the tenant (``.bak`` sets included), following ``@odata.nextLink``."""
+    def list_keysets(self, *, page_size: int | None = None, max_pages: int = MAX_LIST_PAGES) -> list[KeySet]:
+        """Every key set of the tenant (``.bak`` sets included), following ``@odata.nextLink``.
+
+        At most ``max_pages`` pages, and never a link already followed: a service (or proxy) that links back to a
+        page it served would otherwise keep the caller listing forever (issue 11 B18).
+        """
         keysets: list[KeySet] = []
         path: str | None = "/trustFramework/keySets" + (f"?$top={int(page_size)}" if page_size else "")
+        seen: set[str] = set()
         while path is not None:
+            seen.add(self._absolute(path))
             answer = self._transport.request("GET", path)
             body = answer.body
             if not isinstance(body, dict) or not isinstance(body.get("value"), list):
                 raise answer.malformed("expected an object with a 'value' list")
             keysets.extend(self._read(replace(answer, body=item), KeySet.from_graph) for item in body["value"])
             path = self._next_link(answer, body.get("@odata.nextLink"))
+            if path is not None and (self._absolute(path) in seen or len(seen) >= max_pages):
+                looped = self._absolute(path) in seen
+                why = "links back to a page already read" if looped else f"goes on past {max_pages} pages"
+                raise GraphError(
+                    f"Listing the key sets stopped: the service's @odata.nextLink {why}, so the list would never "
+                    "end. Retry later; if it persists, read single key sets by name (b2c-keys show NAME).",
+                    status=answer.status,
+                    request_id=answer.request_id,
+                    client_request_id=answer.client_request_id,
+                )
         return keysets
+
+    def _absolute(self, path: str) -> str:
+        return path if path.startswith("https://") else self._transport.base_url + path
 
     def _next_link(self, answer: Answer, link: object) -> str | None:
         if link is None:

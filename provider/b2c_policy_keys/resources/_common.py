@@ -88,9 +88,48 @@ def failure(prop: str, reason: str) -> CheckFailure:
     return CheckFailure(prop, f"{prop} {reason}")
 
 
-def as_bool(value: object, default: bool) -> bool:
+#: Text a boolean input may arrive as (``pulumi.Config().get()`` returns strings), compared case-insensitively.
+_BOOL_TEXT = {"true": True, "false": False}
+
+
+def parse_bool(value: object) -> bool | None:
+    """A boolean, or the text ``true``/``false`` in any case; None for anything else (never Python truthiness)."""
     value = plain(value)
-    return default if value is None else bool(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return _BOOL_TEXT.get(value.strip().lower())
+    return None
+
+
+def bool_problem(value: object) -> str:
+    """Why ``value`` is not a boolean; names its type only, never the value (it might be a misplaced secret)."""
+    shown = "text other than 'true' or 'false'" if isinstance(plain(value), str) else f"a {type(plain(value)).__name__}"
+    return f"must be true or false (a boolean, or the text 'true'/'false'), got {shown}"
+
+
+def as_bool(value: object, default: bool) -> bool:
+    """A boolean input as check() accepted it: ``"false"`` is False. Raises ``ValueError`` for anything else."""
+    if plain(value) is None:
+        return default
+    parsed = parse_bool(value)
+    if parsed is None:
+        raise ValueError(bool_problem(value))
+    return parsed
+
+
+def check_bool(prop: str, news: Mapping[str, Any], default: bool, failures: list[CheckFailure]) -> object:
+    """A boolean input for check()'s inputs: parsed strictly (``"false"`` is False), unknown kept, else a failure."""
+    value = plain(news.get(prop))
+    if value is None:
+        return default
+    if is_unknown(value):
+        return value
+    parsed = parse_bool(value)
+    if parsed is None:
+        failures.append(failure(prop, bool_problem(value)))
+        return default
+    return parsed
 
 
 def as_epoch(value: object) -> int | None:
@@ -123,6 +162,13 @@ def moment_input(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+#: How a Python author spells a date: resource arguments come from Python (the declaration gives YAML advice).
+PYTHON_DATE_ADVICE = (
+    "in Python pass a timezone-aware datetime (datetime(2027, 1, 31, tzinfo=timezone.utc)), "
+    "an ISO-8601 string with an offset ('2027-01-31T00:00:00Z') or epoch seconds (an int)"
+)
+
+
 def check_moment(prop: str, value: object, failures: list[CheckFailure]) -> int | None:
     """Epoch seconds for a date input, or None (absent, unknown, or invalid with a failure recorded)."""
     value = plain(value)
@@ -131,7 +177,7 @@ def check_moment(prop: str, value: object, failures: list[CheckFailure]) -> int 
     try:
         return model.parse_moment(value)
     except ValueError as exc:
-        failures.append(failure(prop, str(exc)))
+        failures.append(failure(prop, f"{exc}: {PYTHON_DATE_ADVICE}"))
         return None
 
 
@@ -142,23 +188,12 @@ def check_keyset_name(prop: str, value: object, failures: list[CheckFailure]) ->
     failures.extend(failure(prop, problem) for problem in model.keyset_name_problems(value))
 
 
-def keyset_identity(name: str) -> str:
-    """A key set name as the service identifies it: without the ``B2C_1A_`` prefix (any case), case-folded.
-
-    The service's ids match case-insensitively (docs/emulator.md); until ``model.same_keyset_id`` lands, this.
-    """
-    text = name.strip()
-    if text.upper().startswith(model.KEYSET_PREFIX):
-        text = text[len(model.KEYSET_PREFIX) :]
-    return text.casefold()
-
-
 def same_keyset(a: object, b: object) -> bool:
-    """Both spellings (with or without ``B2C_1A_``, in any case) name the same key set."""
+    """Whether two spellings name the same key set: any case, with or without ``B2C_1A_`` (``model.same_keyset_id``)."""
     a, b = plain(a), plain(b)
     if not isinstance(a, str) or not isinstance(b, str):
         return a == b
-    return keyset_identity(a) == keyset_identity(b)
+    return model.same_keyset_id(a, b)
 
 
 # --- outputs ------------------------------------------------------------------------------------------------
@@ -194,12 +229,12 @@ def fingerprint(salt: str, value: str) -> str:
 
 def remember_created(keyset_id: str, kid: str) -> None:
     with _created_kids_lock:
-        _created_kids.setdefault(keyset_id, set()).add(kid)
+        _created_kids.setdefault(model.keyset_key(keyset_id), set()).add(kid)
 
 
 def created_kids(keyset_id: str) -> frozenset[str]:
     with _created_kids_lock:
-        return frozenset(_created_kids.get(keyset_id, ()))
+        return frozenset(_created_kids.get(model.keyset_key(keyset_id), ()))
 
 
 @contextmanager
@@ -320,7 +355,8 @@ def warn_if_expiring(what: str, expires_at: object) -> None:
     except ValueError:
         return  # check() reports it with the property name
     days = (seconds - model.now_epoch()) / 86400
-    if days < EXPIRY_WARNING_DAYS:
+    # A past date is check()'s "must be in the future"; "plan a rotation" beside it would contradict it.
+    if 0 < days < EXPIRY_WARNING_DAYS:
         when = model.iso_utc(seconds)
         pulumi.warn(f"{what}: expires_at {when} is within {EXPIRY_WARNING_DAYS} days; plan a rotation")
 

@@ -79,7 +79,7 @@ def check_dates(
         if seconds is not None:
             inputs[prop] = seconds
     inputs["version"] = c.normalise_version(news.get("version"))
-    inputs["enabled"] = news.get("enabled", True)
+    inputs["enabled"] = c.check_bool("enabled", news, True, failures)
 
 
 def requested_dates(props: dict[str, Any]) -> tuple[int, int | None]:

@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 #: uploadCertificate and uploadPkcs12 always make RSA signing keys.
 CERTIFICATE_KTY = "RSA"
 CERTIFICATE_USE = "sig"
+#: Why a certificate input holding a private key is refused, and the two fixes (issue 11 B10).
+PRIVATE_KEY_ADVICE = (
+    "holds a private key (as `openssl pkcs12 -nodes` writes it), which would be stored in the state in clear: "
+    "upload certificate and key as a Pkcs12Key, or give the certificate only: openssl x509 -in f.pem -out cert.pem"
+)
 #: Warn (program side) when a certificate expires within this many days.
 EXPIRY_WARNING_DAYS = c.EXPIRY_WARNING_DAYS
 
@@ -98,10 +103,12 @@ class CertificateBackedProvider(c.KeyProvider):
         inputs.pop("certificate_thumbprint", None)
         c.check_keyset_id(news, failures)
         facts = self._check_material(news, failures)
+        if any(f.property == "certificate" and f.reason.endswith(PRIVATE_KEY_ADVICE) for f in failures):
+            inputs.pop("certificate", None)  # the private key must not travel on, not even as a refused input
         if facts is not None:
             _check_certificate(self.material_props[0], facts, olds, failures)
             inputs["certificate_thumbprint"] = facts.thumbprint
-        inputs["enabled"] = news.get("enabled", True)
+        inputs["enabled"] = c.check_bool("enabled", news, True, failures)
         return CheckResult(c.without_none(inputs), failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -145,6 +152,8 @@ class CertificateBackedProvider(c.KeyProvider):
             pass
         elif not isinstance(value, str):
             failures.append(c.failure("certificate", f"must be PEM text or base64 DER, not {type(value).__name__}"))
+        elif certificates.holds_private_key(value):
+            failures.append(c.failure("certificate", PRIVATE_KEY_ADVICE))
         else:
             try:
                 return certificates.certificate_facts(certificates.load_certificate(value))

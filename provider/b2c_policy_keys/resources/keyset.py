@@ -40,7 +40,7 @@ ADOPTION = "adoption"
 
 
 def _identity(name: object) -> str:
-    return c.keyset_identity(str(c.plain(name)))
+    return model.keyset_key(str(c.plain(name)))
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,10 @@ class KeySetProvider(c.B2CProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[pulumi.dynamic.CheckFailure] = []
         c.check_keyset_name("name", news.get("name"), failures)
-        return CheckResult(news, failures)
+        inputs = dict(news)
+        for prop in ("adopt_existing", "purge_backup_on_delete"):
+            inputs[prop] = c.check_bool(prop, news, False, failures)
+        return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         # olds are the old outputs: compare the id the service gave with the new name, normalised.
@@ -86,11 +89,17 @@ class KeySetProvider(c.B2CProvider):
                     f"The key set {name} already exists.", status=exc.status, code=exc.code, hint=_ADOPT_HINT
                 ) from None
             keyset = client.get_keyset(name)
-            token = secrets.token_hex(8)
+        return CreateResult(keyset.id, self._created(keyset, props))
+
+    def _created(self, keyset: model.KeySet, props: dict[str, Any]) -> dict[str, Any]:
+        """A create's outputs. With ``adopt_existing`` the set may be another resource's of this run (a rename):
+        record it, so that resource's delete leaves it alone (``delete``)."""
+        outs = self._outputs(keyset, props)
+        if c.as_bool(props.get("adopt_existing"), False):
+            outs[ADOPTION] = secrets.token_hex(8)
             with _adopted_lock:
-                _adopted[_identity(keyset.id)] = token
-            return CreateResult(keyset.id, {**self._outputs(keyset, props), ADOPTION: token})
-        return CreateResult(keyset.id, self._outputs(keyset, props))
+                _adopted[_identity(keyset.id)] = outs[ADOPTION]
+        return outs
 
     @staticmethod
     def _after_lost_create(client: GraphClient, name: str) -> model.KeySet:

@@ -31,14 +31,8 @@ if TYPE_CHECKING:
 #: The service's answer to a wrong password, which it also gives for an AES-256 encrypted PFX.
 WRONG_PASSWORD_CODE = "AADB2C90213"  # noqa: S105 (an error code, not a password)
 
-REEXPORT_COMMAND = (
-    "openssl pkcs12 -in current.pfx -nodes -out bundle.pem && "
-    "openssl pkcs12 -export -in bundle.pem -out b2c.pfx -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1"
-)
-AES256_ADVICE = (
-    "the PFX is encrypted with AES-256, which B2C rejects as a wrong password (AADB2C90213): re-export it with "
-    f"TripleDES-SHA1: {REEXPORT_COMMAND}"
-)
+REEXPORT_COMMAND = certificates.PKCS12_REEXPORT_COMMAND
+AES256_ADVICE = certificates.AES256_ADVICE
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,30 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "certificate": ("certificate",),
     "pkcs12": ("pfx", "password"),
 }
+#: What each option also takes; any other argument given belongs to another option and is refused, not ignored.
+_OPTIONAL: dict[str, tuple[str, ...]] = {
+    "generate": ("kty", "use", "not_before", "expires_at", "version"),
+    "secret": ("use", "not_before", "expires_at", "version"),
+    "certificate": (),
+    "pkcs12": (),
+}
+#: The defaults of the option-specific arguments: a value equal to its default counts as not given.
+_DEFAULTS: dict[str, object] = {"kty": "RSA", "use": "sig"}
+
+
+def _stray_arguments(options: str, arguments: dict[str, object]) -> list[str]:
+    """The arguments given (not None, not their default) that the chosen option does not take."""
+    takes = {*_REQUIRED[options], *_OPTIONAL[options]}
+    return [
+        name
+        for name, value in arguments.items()
+        if name not in takes and value is not None and value != _DEFAULTS.get(name)
+    ]
+
+
+def _takes(options: str) -> str:
+    takes = [*_REQUIRED[options], *_OPTIONAL[options]]
+    return f"it takes {', '.join(takes)}" if takes else "it takes no key argument"
 
 
 class PolicyKey(pulumi.ComponentResource):
@@ -64,6 +88,16 @@ class PolicyKey(pulumi.ComponentResource):
         missing = [arg for arg in _REQUIRED[options] if given[arg] is None]
         if missing:
             raise ValueError(f"PolicyKey {resource_name}: options={options!r} needs {' and '.join(missing)}")
+        stray = _stray_arguments(
+            options,
+            {**given, "kty": kty, "use": use, "not_before": not_before, "expires_at": expires_at, "version": version},
+        )
+        if stray:
+            raise ValueError(
+                f"PolicyKey {resource_name}: {', '.join(stray)} {'does' if len(stray) == 1 else 'do'} not apply to "
+                f"options={options!r} ({_takes(options)}): remove {'it' if len(stray) == 1 else 'them'}, "
+                "or choose the option they belong to"
+            )
         super().__init__("b2c:index:PolicyKey", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.keyset = KeySet(
