@@ -69,6 +69,9 @@ def test_a_scheduled_rotation_keeps_the_old_key_active_until_the_new_one_is_vali
     out = stack.resources["key"].outputs
     assert out["kid"] == new_kid and "retiring_kid" not in out
     assert engine.preview(stack, rotated)["key"] == "same"
+    # The values never reach what the hosts print, nor the outputs (only the secret fingerprint).
+    everything = engine.host_output + repr(stack.resources["key"].outputs)
+    assert "value-one" not in everything and "value-two" not in everything
 
 
 def test_an_immediate_rotation_is_still_a_replace(engine: Engine, graph: Any) -> None:

@@ -129,6 +129,8 @@ class Engine:
         #: Stack config beyond the emulator's (e.g. a short ``b2c:retryTimeout`` so a fault gives up quickly).
         self.config = dict(config or {})
         self.hosts_started = 0
+        #: Everything the hosts printed (stdout and stderr), for secret scans.
+        self.host_output = ""
 
     @contextmanager
     def host(self) -> Iterator[ProviderHost]:
@@ -141,6 +143,7 @@ class Engine:
             yield host
         finally:
             host.close()
+            self.host_output += host.output.text
 
     # --- commands -----------------------------------------------------------------------------------------------
 
