@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from b2c_policy_keys import KeySetProvider, SecretKeyProvider
+from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.errors import NotFoundError
 from stateful import fixtures
 from stateful.engine import Declared, Engine, Stack
@@ -56,6 +57,24 @@ def test_adopting_the_set_under_a_new_resource_name_keeps_it(engine: Engine, gra
     assert engine.destroy(stack).ok
     with pytest.raises(NotFoundError):
         graph.get_keyset("B2C_1A_FacebookSecret")
+
+
+def test_the_adopted_set_survives_when_the_rename_run_failed_before_its_deletes(
+    engine: Engine, emulator: Emulator, graph: Any
+) -> None:
+    stack = Stack()
+    assert engine.up(stack, _program("FacebookSecret")).ok
+    extra = Declared(
+        SecretKeyProvider(), "key2", {"keyset_id": "FacebookSecret", "value": "other", "expires_at": EXPIRES}
+    )
+    renamed = [*_program("FaceBookSecret", resource="facebook", adopt_existing=True), extra]
+    emulator.add_fault(kind="status", status=503, path_regex="uploadSecret")
+    failed = engine.up(stack, renamed)  # adopts, then the new key fails: the engine runs no delete
+    emulator.clear_faults()
+    assert not failed.ok and "set" in stack.resources and "facebook" in stack.resources
+    run = engine.up(stack, renamed)  # another process: the old resource's delete runs now
+    assert run.ok and run.ops["set"] == "delete", run.error
+    assert _ids(graph) == {"B2C_1A_FacebookSecret"}
 
 
 def test_the_already_exists_error_recommends_an_alias_for_a_rename(engine: Engine) -> None:

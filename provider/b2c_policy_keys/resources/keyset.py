@@ -43,6 +43,13 @@ def _identity(name: object) -> str:
     return model.keyset_key(str(c.plain(name)))
 
 
+def _remember_adoption(outputs: dict[str, Any]) -> None:
+    token, keyset_id = c.plain(outputs.get(ADOPTION)), c.plain(outputs.get("keyset_id"))
+    if isinstance(token, str) and isinstance(keyset_id, str):
+        with _adopted_lock:
+            _adopted[_identity(keyset_id)] = token
+
+
 @dataclass(frozen=True)
 class KeySetArgs:
     """What a key set is declared with."""
@@ -65,6 +72,9 @@ class KeySetProvider(c.B2CProvider):
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # An adopter seen again in a later run (its rename's run failed before the engine's deletes) records its set
+        # once more, so the old resource's delete, now in this process, still leaves the set alone.
+        _remember_adoption(olds)
         # olds are the old outputs: compare the id the service gave with the new name, normalised.
         name = c.plain(news.get("name"))
         replaces = [] if not c.is_unknown(name) and c.same_keyset(olds.get("keyset_id"), name) else ["name"]
@@ -97,8 +107,7 @@ class KeySetProvider(c.B2CProvider):
         outs = self._outputs(keyset, props)
         if c.as_bool(props.get("adopt_existing"), False):
             outs[ADOPTION] = secrets.token_hex(8)
-            with _adopted_lock:
-                _adopted[_identity(keyset.id)] = outs[ADOPTION]
+            _remember_adoption(outs)
         return outs
 
     @staticmethod
