@@ -3,7 +3,8 @@
 One identity, the service's (issue 11, B07): a name that differs only in case or in the ``B2C_1A_`` prefix is the same
 set, so diff shows no change and never a replace (whose deferred delete would delete the live set). A set adopted
 under a new resource name is the old resource's set too: the engine then deletes the old resource in the same run and
-host process, and that delete must leave the set alone; adoption records the set for exactly that.
+host process (or, when that run failed, in the next one), and that delete must leave the set alone: the adopter
+records the set at its create and again at every Diff, in the process that runs the delete.
 """
 
 from __future__ import annotations
