@@ -2,13 +2,14 @@
 
 A hypothesis ``RuleBasedStateMachine`` drives two stacks through the program-level engine stand-in
 (``stateful.engine``: real provider hosts over gRPC, the second Check, deferred deletes) against one emulator. Stack
-``a`` declares the key set ``Shared`` and a secret in it; stack ``b`` declares a second secret in the same set. Rules:
-up, rotate (at once, or scheduled with a future ``not_before``), preview, refresh, destroy, the clock moving on, an
-administrator disabling a key or uploading one out of band, and any of these runs with a fault on one route.
+``a`` declares the key set ``Shared`` and a secret in it; stack ``b`` declares a generated key in the same set. Rules:
+up, rotate (at once, scheduled with a future ``not_before``, or with the same fixed dates), preview, refresh,
+destroy, the clock moving on, an administrator disabling a key or uploading one out of band; half the runs of ``up``
+meet one fault (dropped before or after the service, 429, 503, no answer in time) on one route.
 
 After every step:
-- **valid key**: a provider command that found the set with a valid key leaves it with one, unless no state tracks an
-  enabled key in it any more (the programs removed their keys, or an administrator disabled them);
+- **valid key**: a provider command that found the set with a valid key leaves it with one, unless no key a program
+  still declares is left (the programs removed their keys, or an administrator disabled them);
 - **nothing untracked**: every enabled key of the set is tracked by a state (its kid or the kid it is retiring), was
   made out of band, or was named by the error of the failed run that left it (the provider reported its candidates);
 - **right value**: each state's kid holds that state's value (the emulator's secret check);
@@ -33,7 +34,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-from b2c_policy_keys import KeySetProvider, SecretKeyProvider
+from b2c_policy_keys import GeneratedKeyProvider, KeySetProvider, SecretKeyProvider
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.errors import NotFoundError
 from b2c_policy_keys.model import KeySet
@@ -55,6 +56,7 @@ FAULTS: dict[str, dict[str, Any]] = {
     "drop_after": {"kind": "drop_after"},
     "429": {"kind": "status", "status": 429, "retry_after": 0},
     "503": {"kind": "status", "status": 503},
+    "timeout": {"kind": "latency", "latency_ms": 2500},  # past b2c:requestTimeout (2 s): the answer never comes
 }
 ROUTES: dict[str, dict[str, Any]] = {
     "upload": {"path_regex": r"uploadSecret$", "method": "POST"},
@@ -106,7 +108,7 @@ class KeyLifecycle(RuleBasedStateMachine):
         self.dir = Path(tempfile.mkdtemp(prefix="b2c-stateful-"))
         self.clock = TestClock(self.emulator, self.dir / "clock")
         # Short budgets: a fault that never clears gives up in a second, and a lost answer is polled for briefly.
-        config = {"b2c:retryTimeout": "1", "b2c:requestTimeout": "3"}
+        config = {"b2c:retryTimeout": "1", "b2c:requestTimeout": "2"}
         self.engine = Engine(self.emulator, self.clock, preview_first=False, config=config)
         self.graph = graph_client(self.emulator)
         self.model = Model()
@@ -123,12 +125,16 @@ class KeyLifecycle(RuleBasedStateMachine):
         return f"secret-value-{self.counter}"
 
     def program(self, stack: str) -> list[Declared]:
+        """Stack ``a``: the set and a secret in it. Stack ``b``: a generated key (oct, the same family) in that set."""
         wish = self.model.wishes[stack]
-        news: dict[str, Any] = {"keyset_id": "Shared", "value": wish.value, "expires_at": EXPIRES}
+        news: dict[str, Any] = {"keyset_id": "Shared", "expires_at": EXPIRES}
         if wish.not_before is not None:
             news["not_before"] = wish.not_before
-        key = Declared(SecretKeyProvider(), f"{stack}-key", news)
-        return [Declared(KeySetProvider(), "set", {"name": "Shared"}), key] if stack == "a" else [key]
+        if stack == "b":
+            news.update(kty="oct", version=wish.value)  # a new version is b's rotation
+            return [Declared(GeneratedKeyProvider(), "b-key", news)]
+        key = Declared(SecretKeyProvider(), "a-key", {**news, "value": wish.value})
+        return [Declared(KeySetProvider(), "set", {"name": "Shared"}), key]
 
     @initialize()
     def declare(self) -> None:
