@@ -4,6 +4,7 @@
     ├── ConfigurationError        settings missing or contradictory; raised before any network call
     ├── TransportError            no answer from the service (TLS failure, connection refused, timeouts)
     │   └── OutcomeUnknownError   a non-idempotent request may have reached the service: reconcile by reading
+    │       └── UncertainKeyError a lost add left keys that may be its own: candidates listed, none adopted
     └── GraphError                the service answered with an error (status, code, message, request ids)
         ├── NotFoundError         404, or any status carrying AADB2C90073
         ├── AlreadyExistsError    AADB2C95028
@@ -87,3 +88,10 @@ class AuthenticationError(GraphError):
 
 class PermissionDeniedError(GraphError):
     """The application lacks TrustFrameworkKeySet.ReadWrite.All (or Read.All) in the B2C tenant (403)."""
+
+
+class UncertainKeyError(OutcomeUnknownError):
+    """A key-adding request's answer was lost and nothing proves which key, if any, it made; nothing was adopted.
+
+    The message lists the candidate kids and the ``b2c-keys`` commands that resolve it.
+    """

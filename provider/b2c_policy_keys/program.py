@@ -1,6 +1,6 @@
 """What an infra repo's program does with a checked declaration: one key set and its key per entry, plus outputs.
 
-Kept out of ``stacks/__main__.py`` so the program stays a few lines and this part is importable (tests, other
+Kept out of the program (``__main__.py``) so the program stays a few lines and this part is importable (tests, other
 repos). Resource names are the declared names: renaming an entry replaces its key set, so names are forever.
 """
 
@@ -38,12 +38,22 @@ def load_checked_declaration(path: Path) -> Declaration:
     """The declaration at ``path`` checked against the running stack; a problem stops the program cleanly.
 
     ``pulumi.RunError`` makes the CLI print the one message (every problem, each with its fix) without a traceback.
+    The file is named relative to the program directory (Pulumi's working directory for the program), e.g.
+    ``stacks/keysets.yaml``, so the message points at the file to edit.
     """
     try:
+        source = _shown_path(path)
         config = current_stack_config()
-        return validate_declaration(load_declaration_file(path), config, source=path.name, env=os.environ)
+        return validate_declaration(load_declaration_file(path), config, source=source, env=os.environ)
     except DeclarationError as error:
         raise pulumi.RunError(str(error)) from None
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.name
 
 
 def deploy(declaration: Declaration, config: pulumi.Config | None = None) -> dict[str, pulumi.Output[Any]]:

@@ -67,7 +67,29 @@ def test_quick_run_reports_every_section_with_minimal_requests(tmp_path: Path) -
     assert set(steps) == {"up", "refresh", "destroy"}
     for step in steps.values():
         assert step["resources"] == 2 * SCALE
-        # One Graph request per resource per step, nothing redundant; a key's delete also reads its set (issue 11).
-        assert step["requests"] == (3 if step["name"] == "destroy" else 2) * SCALE
+        # Nothing redundant: a create reads its set (or whether the key set exists) just before it writes, what proves
+        # a lost answer's key, and a key's delete reads its set so it never leaves it dark (issue 11).
+        assert step["requests"] == {"up": 4, "refresh": 2, "destroy": 3}[step["name"]] * SCALE
         assert step["token_requests"] == 1  # one per host process
         assert step["peak_rss_kib"] > 0
+
+
+def test_the_client_overhead_and_emulator_throughput_benchmarks_run_from_the_package(tmp_path: Path) -> None:
+    """The two former ``benchmarks/`` scripts, now ``b2c_policy_keys.bench`` modules, in a tiny run each."""
+    runs = {
+        "client_overhead": ["--calls", "3", "--rounds", "3"],
+        "emulator_throughput": ["--seconds", "1", "--threads", "1", "--keysets", "4"],
+    }
+    expected = {"client_overhead": "ratio (goal <= 1.10)", "emulator_throughput": "RSS at 4 key sets"}
+    for module, options in runs.items():
+        run = subprocess.run(
+            [sys.executable, "-m", f"b2c_policy_keys.bench.{module}", *options],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert run.returncode == 0, run.stderr
+        assert expected[module] in run.stdout
+        assert "(0 errors)" in run.stdout or module == "client_overhead"
+        assert "emulator-readwrite-secret" not in run.stdout + run.stderr

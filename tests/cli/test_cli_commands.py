@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,56 +12,12 @@ from typing import Any
 import pytest
 
 from b2c_policy_keys.cli import COMMAND_MODULES, build_parser
-from b2c_policy_keys.graph import GraphClient, client_for, resolve_settings
+from b2c_policy_keys.graph import GraphClient
 from b2c_policy_keys.model import now_epoch
 
-B2C_KEYS = str(Path(sys.executable).with_name("b2c-keys"))
+from .support import B2C_KEYS, b2c_keys, clean_env
+
 DAY = 86_400
-
-
-def clean_env() -> dict[str, str]:
-    """The caller's environment minus every credential variable, so only what a test passes counts."""
-    prefixes = ("ARM_", "AZURE_", "B2C_", "IDENTITY_", "MSI_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    env["COLUMNS"] = "200"
-    return env
-
-
-@pytest.fixture
-def emulator_line(emulator: Any, tmp_path: Path) -> Path:
-    """The JSON line ``b2c-keys emulator`` prints, saved as a user would (``b2c-keys emulator > emu.json``)."""
-    line = {
-        "graph_url": emulator.graph_url,
-        "authority_host": emulator.authority_host,
-        "tenant_id": emulator.tenant_id,
-        "client_id": emulator.client_id,
-        "client_secret": emulator.client_secret,
-        "ca_bundle": str(emulator.ca_bundle),
-        "admin_url": emulator.admin_url,
-    }
-    path = tmp_path / "emulator.out"
-    path.write_text("starting\n" + json.dumps(line) + "\n", encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def graph(emulator: Any) -> Iterator[GraphClient]:
-    config = {
-        "b2c:tenantId": emulator.tenant_id,
-        "b2c:clientId": emulator.client_id,
-        "b2c:clientSecret": emulator.client_secret,
-        "b2c:graphUrl": emulator.graph_url,
-        "b2c:authorityHost": emulator.authority_host,
-        "b2c:caBundle": str(emulator.ca_bundle),
-    }
-    yield client_for(resolve_settings(config.get, {}))
-
-
-def b2c_keys(*args: str, emulator_line: Path | None = None) -> subprocess.CompletedProcess[str]:
-    argv = [B2C_KEYS, *args]
-    if emulator_line is not None:
-        argv += ["--emulator", str(emulator_line)]
-    return subprocess.run(argv, capture_output=True, text=True, env=clean_env(), timeout=60, check=False)
 
 
 @pytest.fixture
@@ -77,14 +32,37 @@ def tenant(graph: GraphClient) -> dict[str, str]:
     return {"healthy": healthy, "soon": soon, "soon_kid": key.kid, "empty": empty}
 
 
-def test_every_command_has_help_text() -> None:
+def _subcommands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every (sub)command, nested ones too, with the parser that parses it and the help line its parent shows."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                yield (*path, name), (sub, helps.get(name))
+                yield from _subcommands(sub, (*path, name))
+
+
+def _minimal_args(sub: argparse.ArgumentParser) -> list[str]:
+    """Placeholders for a command's required positionals, so the parse reaches --debug."""
+    return ["X" for a in sub._actions if not a.option_strings and a.required and a.nargs != argparse.PARSER]
+
+
+def test_every_command_has_help_text_and_takes_debug_anywhere() -> None:
     parser = build_parser()
-    subparsers = next(a for a in parser._actions if a.dest == "command")
-    names = set(subparsers.choices)  # type: ignore[union-attr]
-    assert {"list", "show", "expiring", "untracked", "disable", "enable"} <= names
-    assert len(COMMAND_MODULES) + 2 == len(names)  # recover_cmd registers three: untracked, disable, enable
-    for action in subparsers._choices_actions:  # type: ignore[attr-defined]
-        assert action.help, f"{action.dest} has no help text"
+    commands = dict(_subcommands(parser))
+    assert {("list",), ("show",), ("expiring",), ("emulator",)} <= set(commands)
+    assert {("untracked",), ("disable",), ("enable",)} <= set(commands)  # recover_cmd registers three
+    assert len(COMMAND_MODULES) <= len(commands)
+    for path, (sub, help_line) in commands.items():
+        assert help_line, f"{' '.join(path)} has no help text in `b2c-keys --help`"
+        assert sub.description or sub.format_help(), path
+        assert "--debug" in sub.format_help(), path
+        rest = _minimal_args(sub)
+        if any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):
+            continue  # a command group: its leaves are walked too
+        for argv in ([*path, *rest, "--debug"], ["--debug", *path, *rest], [*path, "--debug", *rest]):
+            assert build_parser().parse_args(argv).debug is True, argv
+        assert build_parser().parse_args([*path, *rest]).debug is False, path
 
 
 def test_list_shows_every_set_with_its_active_key(tenant: dict[str, str], emulator_line: Path) -> None:
@@ -119,7 +97,8 @@ def test_show_of_a_missing_set_is_one_line_with_the_fix(emulator_line: Path) -> 
     result = b2c_keys("show", "Nope", emulator_line=emulator_line)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert "B2C_1A_Nope" in result.stderr and "b2c-keys list" in result.stderr
+    assert result.stderr.startswith("b2c-keys: not found: no key set B2C_1A_Nope in this tenant: ")
+    assert "b2c-keys list" in result.stderr
 
 
 def test_expiring_finds_the_expiring_key_and_the_set_without_keys(tenant: dict[str, str], emulator_line: Path) -> None:
@@ -150,14 +129,25 @@ def test_expiring_reports_a_set_whose_only_valid_key_is_disabled(graph: GraphCli
     assert finding["reason"] == "only-disabled" and finding["kid"] == key.kid
 
 
-def test_a_wrong_secret_is_exit_2_with_one_line_and_no_secret(emulator_line: Path) -> None:
+def test_a_wrong_secret_is_exit_2_with_one_line_and_no_secret(emulator_line: Path, tmp_path: Path) -> None:
     wrong = "wrong-secret-Zq81xv"
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(wrong + "\n")
     for command in ("list", "expiring"):
-        result = b2c_keys(command, "--client-secret", wrong, emulator_line=emulator_line)
+        result = b2c_keys(command, "--client-secret-file", str(secret_file), emulator_line=emulator_line)
         assert result.returncode == 2
-        assert result.stderr.startswith("b2c-keys: ") and result.stderr.count("\n") == 1
+        assert result.stderr.startswith("b2c-keys: authentication: ") and result.stderr.count("\n") == 1
+        assert "b2c:" not in result.stderr, "a CLI user set no Pulumi config: name what they did set"
+        assert "tenant_id of the emulator line in" in result.stderr
         assert "Traceback" not in result.stderr
         assert wrong not in result.stdout + result.stderr
+
+
+def test_a_secret_as_a_flag_value_is_refused_before_anything_runs(emulator_line: Path) -> None:
+    result = b2c_keys("list", "--client-secret", "in-shell-history-9f", emulator_line=emulator_line)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "--client-secret-file" in result.stderr and "ARM_CLIENT_SECRET" in result.stderr
+    assert "in-shell-history-9f" not in result.stderr
 
 
 def test_missing_credentials_fail_before_any_call_with_the_fix(tmp_path: Path) -> None:
@@ -169,6 +159,12 @@ def test_missing_credentials_fail_before_any_call_with_the_fix(tmp_path: Path) -
 def test_a_bad_window_is_a_usage_error(emulator_line: Path) -> None:
     result = b2c_keys("expiring", "--within", "3y", emulator_line=emulator_line)
     assert result.returncode == 2 and "30d" in result.stderr
+
+
+def test_a_window_without_a_unit_is_refused_not_read_as_days(emulator_line: Path) -> None:
+    result = b2c_keys("expiring", "--within", "30", emulator_line=emulator_line)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("b2c-keys: usage: ") and "30d" in result.stderr and "no unit" in result.stderr
 
 
 def test_emulator_data_directory_finds_the_running_emulator(tmp_path: Path) -> None:

@@ -110,7 +110,9 @@ def test_a_read_only_credential_runs_only_the_read_half(emulator: Emulator, tmp_
     emulator.clear_requests()
     out = tmp_path / "record.json"
     argv = probe_args(write_line(emulator, tmp_path), out, "--client-id", emulator.readonly_client_id)
-    argv += ["--client-secret", emulator.readonly_client_secret]
+    secret_file = tmp_path / "readonly-secret"  # b2c-keys takes no secret as a flag value (shell history)
+    secret_file.write_text(emulator.readonly_client_secret)
+    argv += ["--client-secret-file", str(secret_file)]
 
     assert main(argv) == 1  # partial: the writes were not attempted
 

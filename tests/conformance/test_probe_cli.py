@@ -64,3 +64,25 @@ def test_ctrl_c_mid_script_cleans_up_and_still_writes_the_record(
     assert [entry.step for entry in record.entries][:2] == ["create", "create.duplicate"]
     assert record.cleanup == {"deleted": 2, "left": 0}  # the RSA set and its .bak
     assert with_prefix(emulator) == []
+
+
+def test_a_read_only_app_is_given_by_id_and_a_secret_file_never_a_secret_flag(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """The read-only half with a user-given app: its secret comes from a file (a flag value lands in shell history)."""
+    out, secret_file = tmp_path / "record.json", tmp_path / "read-only-secret"
+    secret_file.write_text(emulator.readonly_client_secret + "\n")
+    line = write_line(emulator, tmp_path)
+    base = [B2C_KEYS, "conformance", "--prefix", PREFIX, "--yes", "--emulator", str(line), "--out", str(out)]
+    read_only = ["--read-only-client-id", emulator.readonly_client_id]
+    argv = [*base, *read_only, "--read-only-client-secret-file", str(secret_file)]
+    done = subprocess.run(argv, capture_output=True, text=True, env=clean_env(), timeout=240, check=False)
+
+    assert done.returncode == 0, done.stderr
+    assert emulator.readonly_client_secret not in done.stderr + done.stdout + out.read_text()
+    assert differences(Record.load(COMMITTED), Record.load(out)) == []
+
+    refused = [*base, *read_only, "--read-only-client-secret", emulator.readonly_client_secret]
+    done = subprocess.run(refused, capture_output=True, text=True, env=clean_env(), timeout=60, check=False)
+    assert done.returncode == 2 and not out.with_name("never").exists()
+    assert emulator.readonly_client_secret not in done.stderr + done.stdout

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import http.server
+import json
+import logging
+import threading
+import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from b2c_policy_keys.emulator import Emulator
+from b2c_policy_keys.emulator.tls import ensure_tls_files
 from b2c_policy_keys.errors import AuthenticationError, ConfigurationError, PermissionDeniedError, TransportError
-from b2c_policy_keys.graph import GraphClient
+from b2c_policy_keys.graph import GraphClient, Settings, resolve_settings
 from b2c_policy_keys.graph.credentials import load_certificate_credential
+from b2c_policy_keys.graph.transport import Transport
 
-from .support import app_certificate, closed_port, emulator_settings, token_requests
+from .support import app_certificate, closed_port, emulator_config, emulator_settings, token_requests
 
 CERT_CLIENT = "b2c00000-0000-4000-8000-0000000000c1"
 
@@ -146,3 +156,160 @@ def test_unusable_certificate_files_are_configuration_errors(
     assert "pw-" not in str(caught.value)
     with pytest.raises(ConfigurationError, match="cannot be read"):
         load_certificate_credential(str(tmp_path / "gone.pem"), None)
+
+
+# --- GitHub Actions OIDC: the request-token flow (issue 13) -------------------------------------------------------
+
+
+class _Stand(http.server.ThreadingHTTPServer):
+    """A tiny local server for one test: records each request and answers with ``respond(handler)``."""
+
+    daemon_threads = True
+
+    def __init__(self, respond: Callable[[http.server.BaseHTTPRequestHandler], tuple[int, dict[str, str], bytes]]):
+        self.seen: list[dict[str, str]] = []
+        stand = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else ""
+                auth = self.headers.get("Authorization", "")
+                stand.seen.append({"method": self.command, "path": self.path, "auth": auth, "body": body})
+                status, headers, payload = respond(self)
+                self.send_response(status)
+                for name, value in {**headers, "Content-Length": str(len(payload))}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet: the test reads ``seen``."""
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def root(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def __enter__(self) -> _Stand:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+REQUEST_TOKEN = "gha-request-token-5ecr3t-9d8c"
+
+
+def _github_token_endpoint(emulator: Emulator, status: int = 200) -> _Stand:
+    """GitHub's ID-token endpoint, as actions/toolkit's oidc-utils calls it: a fresh emulator assertion each time."""
+
+    def respond(handler: http.server.BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(handler.path).query)
+        if handler.headers.get("Authorization") != f"bearer {REQUEST_TOKEN}" or status != 200:
+            return (status if status != 200 else 401), {}, b'{"message": "bad request token"}'
+        assert query["audience"] == ["api://AzureADTokenExchange"] and query["api-version"] == ["2.0"]
+        token = emulator.federated_token(subject="repo:org/app:environment:prod")
+        return 200, {"Content-Type": "application/json"}, json.dumps({"value": token}).encode()
+
+    return _Stand(respond)
+
+
+def _github_env(stand: _Stand) -> dict[str, str]:
+    return {
+        "ARM_USE_OIDC": "true",
+        "ACTIONS_ID_TOKEN_REQUEST_URL": f"{stand.root}/_apis/idtoken?api-version=2.0",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": REQUEST_TOKEN,
+    }
+
+
+def _env_oidc_settings(emulator: Emulator, env: dict[str, str]) -> Settings:
+    config = emulator_config(emulator, **{"b2c:clientSecret": None})
+    return resolve_settings(config.get, env=env)
+
+
+def test_github_actions_oidc_requests_a_fresh_assertion_whenever_msal_needs_one(
+    emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with _github_token_endpoint(emulator) as stand:
+        settings = _env_oidc_settings(emulator, _github_env(stand))
+        assert settings.credential_kind == "oidc" and settings.oidc_token_file_path is None
+        transport = Transport(settings)
+        client = GraphClient(settings, transport)
+        assert client.create_keyset("by-github").id == "B2C_1A_by-github"
+        assert len(stand.seen) == 1 and stand.seen[0]["method"] == "GET"
+        transport.tokens.invalidate(transport.tokens.token())  # Graph refused it: the next call needs a new one
+        assert [ks.id for ks in client.list_keysets()] == ["B2C_1A_by-github"]
+        assert len(stand.seen) == 2, "each token request needs its own assertion: GitHub's live minutes"
+    assert token_requests(emulator) == 2
+    assert REQUEST_TOKEN not in caplog.text and REQUEST_TOKEN not in repr(settings)
+
+
+def test_github_actions_oidc_refused_names_the_permission_not_the_token(emulator: Emulator) -> None:
+    with _github_token_endpoint(emulator, status=403) as stand:
+        client = GraphClient(_env_oidc_settings(emulator, _github_env(stand)))
+        with pytest.raises(AuthenticationError, match=r"answered 403.*id-token: write") as caught:
+            client.list_keysets()
+    assert REQUEST_TOKEN not in str(caught.value)
+    assert token_requests(emulator) == 0
+
+
+def test_github_actions_oidc_needs_both_variables() -> None:
+    env = {
+        "ARM_TENANT_ID": "t",
+        "ARM_CLIENT_ID": "c",
+        "ARM_USE_OIDC": "true",
+        "ACTIONS_ID_TOKEN_REQUEST_URL": "https://x",
+    }
+    with pytest.raises(ConfigurationError, match="ACTIONS_ID_TOKEN_REQUEST_URL is set but no request token") as caught:
+        resolve_settings(None, env=env)
+    assert "ARM_OIDC_REQUEST_TOKEN" in str(caught.value)
+
+
+def test_a_token_file_wins_over_the_token_request(emulator: Emulator, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(emulator.federated_token())
+    with _github_token_endpoint(emulator) as stand:
+        env = {**_github_env(stand), "AZURE_FEDERATED_TOKEN_FILE": str(token_file)}
+        settings = _env_oidc_settings(emulator, env)
+        assert GraphClient(settings).list_keysets() == []
+        assert stand.seen == []
+
+
+# --- no credential follows a redirect (issue 11, B17) -------------------------------------------------------------
+
+
+def test_the_token_request_never_follows_a_redirect_to_another_host(emulator: Emulator) -> None:
+    """A token endpoint answering 307 to another host: requests would re-POST the client secret there.
+
+    The redirecting authority is a local HTTPS server with the emulator's certificate (so TLS is not what stops
+    it); its discovery document is the emulator's with its own token endpoint; its token endpoint answers 307 to
+    the emulator's, which would happily issue a token if the secret arrived.
+    """
+    tls = ensure_tls_files(Path(emulator.ca_bundle).parent)
+    discovery_path = f"/{emulator.tenant_id}/v2.0/.well-known/openid-configuration"
+    discovery = requests.get(emulator.authority_host + discovery_path, verify=emulator.ca_bundle, timeout=10).json()
+    target = discovery["token_endpoint"]
+
+    def respond(handler: http.server.BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+        if handler.command == "GET":
+            mine = {**discovery, "token_endpoint": f"{root}/{emulator.tenant_id}/oauth2/v2.0/token"}
+            return 200, {"Content-Type": "application/json"}, json.dumps(mine).encode()
+        return 307, {"Location": target.replace("127.0.0.1", "localhost")}, b""
+
+    with _Stand(respond) as stand:
+        stand.socket = tls.server_context().wrap_socket(stand.socket, server_side=True)
+        root = f"https://127.0.0.1:{stand.server_address[1]}"
+        settings = emulator_settings(emulator, **{"b2c:authorityHost": root})
+        with pytest.raises(AuthenticationError, match=r"redirect \(307\) to localhost:\d+") as caught:
+            GraphClient(settings).list_keysets()
+    assert [seen["method"] for seen in stand.seen] == ["GET", "POST"]
+    assert token_requests(emulator) == 0, "the client secret went on to the other host"
+    assert emulator.client_secret not in str(caught.value)

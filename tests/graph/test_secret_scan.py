@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.errors import B2CKeysError
 from b2c_policy_keys.graph import GraphClient
+from b2c_policy_keys.graph.mapping import read_error_answer, to_exception
+from b2c_policy_keys.graph.scrub import MIN_PREFIX, scrub
 from b2c_policy_keys.graph.transport import Transport
 
 from .support import app_certificate, emulator_settings
@@ -133,3 +140,76 @@ def test_federated_tokens_identity_headers_and_key_passwords_are_not_logged(
     assert "/msi/token" in haystack  # the scan saw the managed-identity exchange
     for secret in (assertion, emulator.msi_header, PFX_PASSWORD, pki.key_pem().splitlines()[1]):
         assert secret not in haystack
+
+
+# --- every spelling (issue 11, B11) --------------------------------------------------------------------------
+
+_SPELLINGS: dict[str, Callable[[str], str]] = {
+    "exact": lambda s: s,
+    "json": lambda s: json.dumps(s)[1:-1],
+    "json-unicode": lambda s: json.dumps(s, ensure_ascii=False)[1:-1],
+    "url": lambda s: urllib.parse.quote(s, safe=""),
+    "url-plus": urllib.parse.quote_plus,
+    "base64": lambda s: base64.b64encode(s.encode()).decode(),
+    "base64url-unpadded": lambda s: base64.urlsafe_b64encode(s.encode()).decode().rstrip("="),
+    "basic-auth": lambda s: base64.b64encode(f"client-id:{s}".encode()).decode(),
+    "upper": str.upper,
+    "lower": str.lower,
+    "swapcase": str.swapcase,
+}
+
+_secrets = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)),  # a lone surrogate is no secret anyone can type
+    min_size=8,
+    max_size=48,
+)
+
+
+def _core(spelled: str, spelling: str, full_length: int) -> str:
+    """The part of a spelling that must not survive: for Basic auth, only the characters encoding the secret's bytes
+    ("client-id:" is 10 bytes, so the first 16 characters encode it; the last group may mix in padding)."""
+    if spelling != "basic-auth":
+        return spelled
+    return spelled[16 : min(len(spelled), full_length - 4)]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    secret=_secrets,
+    spelling=st.sampled_from(sorted(_SPELLINGS)),
+    then=st.sampled_from(["whole", "upper", "truncated"]),
+    cut=st.integers(min_value=8, max_value=60),
+    before=st.text(max_size=20),
+    after=st.text(max_size=20),
+)
+def test_no_spelling_of_a_secret_survives_scrubbing(
+    secret: str, spelling: str, then: str, cut: int, before: str, after: str
+) -> None:
+    spelled = _SPELLINGS[spelling](secret)
+    full_length = len(spelled)
+    if then == "upper":
+        spelled = spelled.upper()
+    elif then == "truncated":
+        spelled = spelled[:cut]
+    text = f"{before}the service echoed '{spelled}'{after}"
+    scrubbed = scrub(text, [secret])
+    core = _core(spelled, spelling, full_length)
+    assume(len(core) >= MIN_PREFIX)
+    assert core not in scrubbed
+    assert "***" in scrubbed
+
+
+def test_scrubbing_leaves_other_text_alone() -> None:
+    assert scrub("AADB2C90073: key set B2C_1A_Facebook not found", ["scan-client-secret-7f3a9c"]) == (
+        "AADB2C90073: key set B2C_1A_Facebook not found"
+    )
+    assert scrub("short abc", ["abc"]) == "short abc"  # under 4 characters: never masked, it would eat words
+
+
+def test_an_error_answer_echoing_the_secret_json_escaped_or_truncated_is_scrubbed() -> None:
+    """The emulator never echoes a secret, so the answer is built here: what a proxy or a service bug could send."""
+    secret = 'Sec"ret/Value+Z9'
+    for echo in (json.dumps(secret)[1:-1], urllib.parse.quote(secret, safe=""), secret.upper(), secret[:10]):
+        body = json.dumps({"error": {"code": "BadRequest", "message": f"invalid value {echo}"}}).encode()
+        answer = read_error_answer(400, body, "application/json", {}, None)
+        assert echo not in str(to_exception(answer, secrets=[secret]))

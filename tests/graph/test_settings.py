@@ -112,8 +112,11 @@ def test_two_credentials_on_the_stack_are_contradictory(tmp_path: Path) -> None:
 
 
 def test_msi_and_oidc_together_are_contradictory() -> None:
-    with pytest.raises(ConfigurationError, match=r"b2c:useOidc=true, b2c:useMsi=true"):
+    # Both came from the environment: the message names the variables and the fix unsets one, not a config key.
+    with pytest.raises(ConfigurationError, match=r"ARM_USE_OIDC=true, ARM_USE_MSI=true.*unset ARM_USE_MSI"):
         resolve_settings(None, env={"ARM_TENANT_ID": TENANT, "ARM_USE_OIDC": "true", "ARM_USE_MSI": "true"})
+    with pytest.raises(ConfigurationError, match=r"b2c:useOidc=true, b2c:useMsi=true.*pulumi config rm b2c:useMsi"):
+        resolve_settings(config({"b2c:tenantId": TENANT, "b2c:useOidc": "true", "b2c:useMsi": "true"}), env={})
 
 
 def test_flags_arrive_as_strings_from_pulumi_config() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -391,37 +392,37 @@ def test_settings_from_the_environment_count_and_placeholders_are_reported_once(
 
 
 def test_an_up_without_a_preview_fails_before_any_write(
-    material: dict[str, str], emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    material: dict[str, str], emulator: Any, tmp_path: Path
 ) -> None:
     """The program's check runs in `up` too: no credential and an expired certificate stop it before any resource."""
-    from b2c_policy_keys.program import deploy, load_checked_declaration
+    from b2c_policy_keys.testing.engine import DeploymentFailed, Engine
+    from b2c_policy_keys.testing.fixtures import CREDENTIAL_PREFIXES
     from support.host import emulator_config, graph_requests
-    from support.mocks import ProviderMocks, run_program
+    from support.programs import root_program
 
-    for name in ("ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET", "ARM_USE_MSI", "ARM_USE_OIDC", "IDENTITY_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
     path = tmp_path / "keysets.yaml"
     path.write_text(yaml.safe_dump(CERT_AND_PFX), encoding="utf-8")
-    config = {k: v for k, v in emulator_config(emulator).items() if k != "b2c:clientSecret"}
+    program = (
+        "from pathlib import Path\n"
+        "from b2c_policy_keys.program import deploy, load_checked_declaration\n"
+        f"deploy(load_checked_declaration(Path({str(path)!r})))\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(CREDENTIAL_PREFIXES)}
+    engine = Engine(root_program(tmp_path / "infra", program, name="b2c-policy-keys"), "dev", environ=environ)
+    for key, value in emulator_config(emulator).items():
+        if key != "b2c:clientSecret":
+            engine.set_config(key, value)
     now = datetime.now(tz=UTC)
     expired = self_signed(
         shared_rsa_key(), subject="old", not_before=now - timedelta(days=60), not_after=now - timedelta(days=1)
     )
-    config["b2c-policy-keys:samlCertificate"] = expired.public_bytes(serialization.Encoding.PEM).decode("ascii")
-    config["b2c-policy-keys:clientPfx"] = material["pfx"]
-    config["b2c-policy-keys:clientPfxPassword"] = PFX_PASSWORD
-    mocks = ProviderMocks(config=config)
-    secret = frozenset({"b2c-policy-keys:clientPfx", "b2c-policy-keys:clientPfxPassword"})
-    with pytest.raises(Exception) as failed:
-        run_program(
-            lambda: deploy(load_checked_declaration(path)),
-            mocks,
-            program_config=config,
-            secret_config=secret,
-            project="b2c-policy-keys",
-        )
-    text = str(failed.value)
+    engine.set_config("samlCertificate", expired.public_bytes(serialization.Encoding.PEM).decode("ascii"))
+    engine.set_config("clientPfx", material["pfx"], secret=True)
+    engine.set_config("clientPfxPassword", PFX_PASSWORD, secret=True)
+    with pytest.raises(DeploymentFailed) as failed:
+        engine.up(skip_preview=True)
+    text = failed.value.result.text
     assert "no credential is configured" in text
     assert "Saml: config key 'samlCertificate': the certificate expired on" in text
-    assert mocks.provider_calls == []
+    assert [method for method, _ in failed.value.result.calls] == ["Configure"]
     assert graph_requests(emulator) == []

@@ -7,6 +7,7 @@ unset, with no default, stops every command before the program runs; a ``secret:
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,32 @@ def stack_file(stack: str) -> dict[str, Any]:
 def test_project_layout() -> None:
     assert PROJECT["name"] == "b2c-policy-keys"
     assert PROJECT["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
-    assert PROJECT["main"] == "stacks/"
+    # No `main`: the program directory is the root, where the language host and the provider host's launcher
+    # both resolve `virtualenv` (pulumi/pulumi#7061); stack files stay in stacks/.
+    assert "main" not in PROJECT
     assert PROJECT["stackConfigDir"] == "stacks"
-    assert (ROOT / PROJECT["main"] / "__main__.py").is_file()
+    assert (ROOT / "__main__.py").is_file()
+    assert not (STACKS / "__main__.py").exists()
+
+
+def test_the_root_program_directory_holds_no_other_python_the_program_could_import() -> None:
+    """The language host puts the program directory first on ``sys.path`` (``runpy.run_path``): only __main__.py.
+
+    ``provider/`` and ``tests/`` are not packages (no ``__init__.py``), so no program import can resolve into them;
+    the package comes from the virtualenv.
+    """
+    modules = sorted(p.name for p in ROOT.glob("*.py"))
+    packages = sorted(p.parent.name for p in ROOT.glob("*/__init__.py"))
+    assert modules == ["__main__.py"]
+    assert packages == []
+
+
+def test_requirements_install_this_package_and_the_sdk_range_has_every_feature_used() -> None:
+    lines = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    assert [line for line in lines if line and not line.startswith("#")] == ["-e ."]
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    # ReadResult.inputs needs 3.216 (refresh), the newest of the SDK features the package uses.
+    assert "pulumi>=3.216,<4" in pyproject["project"]["dependencies"]
 
 
 def test_declared_config_follows_pulumis_rules() -> None:

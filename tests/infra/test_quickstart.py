@@ -1,10 +1,11 @@
 """bin/quickstart, run for real as a subprocess in a scratch copy of the repo.
 
-No Pulumi CLI can be installed here, so: one test runs it with a PATH that has no ``pulumi`` (the message, the exit
-status, nothing left running); another puts a stand-in ``pulumi`` on PATH that records how it was called, which
-checks everything around the CLI for real (the emulator started and then reused, the backend, passphrase and
+No Pulumi CLI can be installed here (get.pulumi.com is unreachable), so: the offline path runs end to end (the
+install of the CLI with Pulumi's installer fails in one line, the emulator starts anyway, ``b2c-keys list`` runs
+against it, exit 3, ``--env`` works); another test puts a stand-in ``pulumi`` on PATH that records how it was called,
+which checks everything around the CLI for real (the emulator started and then reused, the backend, passphrase and
 endpoints handed to pulumi, the stack selected, ``b2c-keys list`` against the emulator). What ``pulumi up`` does
-with the program is covered by the program tests under set_mocks.
+with the program is covered by the program tests.
 """
 
 from __future__ import annotations
@@ -52,13 +53,15 @@ def checkout(tmp_path: Path) -> Iterator[Path]:
     (repo / "bin").mkdir(parents=True)
     shutil.copy2(ROOT / "bin" / "quickstart", repo / "bin" / "quickstart")
     shutil.copy2(ROOT / "pyproject.toml", repo / "pyproject.toml")
+    shutil.copy2(ROOT / "requirements.txt", repo / "requirements.txt")
     venv_bin = repo / ".venv" / "bin"
     venv_bin.mkdir(parents=True)
     for tool in ("python", "b2c-keys"):
         wrapper = venv_bin / tool
         wrapper.write_text(f'#!/bin/sh\nexec "{VENV_BIN / tool}" "$@"\n')
         wrapper.chmod(0o755)
-    stamp = hashlib.sha256((repo / "pyproject.toml").read_bytes()).hexdigest()
+    installed = (repo / "pyproject.toml").read_bytes() + (repo / "requirements.txt").read_bytes()
+    stamp = hashlib.sha256(installed).hexdigest()
     (repo / ".venv" / ".b2c-quickstart-installed").write_text(stamp + "\n")
     yield repo
     # Whatever a test started, stop it, even when the test failed: through the script, then by the recorded pid
@@ -75,28 +78,80 @@ def _command_line(pid: int) -> str:
     return found.stdout
 
 
-def run_quickstart(repo: Path, path: str, port: int, *args: str) -> subprocess.CompletedProcess[str]:
+def run_quickstart(
+    repo: Path, path: str, port: int, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "ARM_", "AZURE_", "B2C_"))}
-    env.update(PATH=path, B2C_EMULATOR_PORT=str(port), PYTHON=sys.executable)
+    env.update(PATH=path, B2C_EMULATOR_PORT=str(port), PYTHON=sys.executable, **(extra_env or {}))
     return subprocess.run(
         [repo / "bin" / "quickstart", *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )
+
+
+def offline() -> dict[str, str]:
+    """No route to get.pulumi.com, wherever the suite runs: HTTPS through a proxy port nothing listens on.
+
+    The emulator cannot produce "no network"; this machine has none to get.pulumi.com, a CI runner may. The
+    emulator itself is local (no_proxy), as are the quickstart's own requests (trust_env off).
+    """
+    closed = f"http://127.0.0.1:{free_port()}"
+    return {"https_proxy": closed, "HTTPS_PROXY": closed, "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1"}
 
 
 def test_the_script_parses() -> None:
     subprocess.run(["bash", "-n", ROOT / "bin" / "quickstart"], check=True)
 
 
-def test_without_pulumi_it_says_how_to_install_it_and_starts_nothing(checkout: Path) -> None:
+def test_help_shows_every_option_and_starts_nothing(checkout: Path) -> None:
+    result = run_quickstart(checkout, path_without_pulumi(), free_port(), "--help")
+    assert result.returncode == 0, result.stderr
+    for option in ("--emulator-only", "--stop", "--env", "--help", "B2C_EMULATOR_PORT"):
+        assert option in result.stdout
+    assert not result.stdout.lstrip().startswith("#")
+    assert not (checkout / ".local").exists()
+    unknown = run_quickstart(checkout, path_without_pulumi(), free_port(), "--frobnicate")
+    assert unknown.returncode == 2
+    assert "--emulator-only | --stop | --env | --help" in unknown.stderr
+
+
+def test_without_pulumi_or_network_it_starts_the_emulator_lists_it_and_exits_3(checkout: Path) -> None:
     port = free_port()
-    result = run_quickstart(checkout, path_without_pulumi(), port)
+    result = run_quickstart(checkout, path_without_pulumi(), port, extra_env=offline())
     assert result.returncode == 3, result.stderr
-    assert "the Pulumi CLI was not found on PATH" in result.stderr
+    assert ".venv is up to date" in result.stdout  # the setup it can do was done first
+    assert "installing the Pulumi CLI 3.259.0 into .local/pulumi with Pulumi's installer" in result.stdout
+    # One line says why, then it goes on: the emulator runs and b2c-keys lists what is in it.
+    [why] = [line for line in result.stderr.splitlines() if "cannot install the Pulumi CLI" in line]
+    assert why.startswith("bin/quickstart: cannot install the Pulumi CLI 3.259.0: get.pulumi.com is unreachable (")
+    assert why.endswith("; starting the emulator without it")
+    assert "Traceback" not in result.stderr
+    assert f"starting the emulator on port {port}" in result.stdout
+    assert "key sets in the emulator" in result.stdout
+    assert listening(port)
+    # What to do next, and the shell exports work while it runs.
+    assert "the `local` stack was not deployed: there is no Pulumi CLI" in result.stderr
     assert "curl -fsSL https://get.pulumi.com | sh" in result.stderr
     assert "https://www.pulumi.com/docs/install/" in result.stderr
-    assert ".venv is up to date" in result.stdout  # the setup it can do was done first
-    assert not (checkout / ".local").exists()
-    assert not listening(port)
+    exports = run_quickstart(checkout, path_without_pulumi(), port, "--env")
+    assert exports.returncode == 0, exports.stderr
+    assert f"export B2C_GRAPH_URL=https://127.0.0.1:{port}" in exports.stdout
+    assert "PATH" not in exports.stdout  # no CLI was installed into .local/pulumi
+    assert not (checkout / ".local" / "pulumi" / "bin" / "pulumi").exists()
+    assert EMULATOR_SECRET not in result.stdout + result.stderr
+
+
+def test_emulator_only_needs_no_pulumi_and_lists_the_emulator(checkout: Path) -> None:
+    port = free_port()
+    result = run_quickstart(checkout, path_without_pulumi(), port, "--emulator-only", extra_env=offline())
+    assert result.returncode == 0, result.stderr
+    assert "Pulumi CLI" not in result.stdout + result.stderr  # not looked for, not installed
+    assert f"starting the emulator on port {port}" in result.stdout
+    assert "key sets in the emulator" in result.stdout
+    assert 'eval "$(bin/quickstart --env)"' in result.stdout
+    assert listening(port)
+    again = run_quickstart(checkout, path_without_pulumi(), port, "--emulator-only")
+    assert again.returncode == 0, again.stderr
+    assert "reusing the emulator already running" in again.stdout
 
 
 @pytest.fixture

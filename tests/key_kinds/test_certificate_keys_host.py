@@ -27,7 +27,7 @@ def test_certificate_create_outputs_thumbprint_and_dates(
     ks = keyset(host, "SamlSigning")
     emulator.clear_requests()
     state = host.up(CertificateKeyProvider(), "c", {"keyset_id": ks.outputs["keyset_id"], "certificate": material.pem})
-    assert graph_calls(emulator) == ["POST uploadCertificate"]
+    assert graph_calls(emulator) == ["GET B2C_1A_SamlSigning", "POST uploadCertificate"]
     out = state.outputs
     assert out["thumbprint"] == material.thumbprint
     assert out["x5t"] and out["subject"] == "CN=saml.contoso.example"
@@ -61,7 +61,8 @@ def test_a_new_certificate_rotates_create_before_delete(
     assert plan.diff is not None and plan.diff.replaces == ["certificate"] and not plan.diff.delete_before_replace
     emulator.clear_requests()
     new = host.up(CertificateKeyProvider(), "c", news, old)
-    assert graph_calls(emulator) == ["POST uploadCertificate", "GET B2C_1A_Saml", "PATCH keys_v2"]
+    # Read the set, upload; then the old key's delete: read the set (never leave it dark, issue 11), disable.
+    assert graph_calls(emulator) == ["GET B2C_1A_Saml", "POST uploadCertificate", "GET B2C_1A_Saml", "PATCH keys_v2"]
     live = graph.get_keyset("B2C_1A_Saml")
     assert {k.kid: k.status for k in live.keys} == {old.outputs["kid"]: "disabled", new.outputs["kid"]: "enabled"}
     assert live.active_key().kid == new.outputs["kid"]
@@ -118,7 +119,7 @@ def test_pkcs12_create_no_op_rotation_refresh_and_no_secret_anywhere(
     ks = keyset(host, "ClientCert")
     emulator.clear_requests()
     state = host.up(Pkcs12KeyProvider(), "p", pfx_inputs(ks, first.pfx()))
-    assert graph_calls(emulator) == ["POST uploadPkcs12"]
+    assert graph_calls(emulator) == ["GET B2C_1A_ClientCert", "POST uploadPkcs12"]
     assert state.outputs["thumbprint"] == first.thumbprint and "pfx" not in state.outputs
     assert "password" not in state.outputs
 
@@ -178,6 +179,6 @@ def test_a_lost_upload_answer_adopts_the_key_carrying_the_certificate(
     emulator.clear_requests()
     emulator.add_fault(method="POST", path_regex="uploadCertificate", kind="drop_after", count=1)
     state = host.up(CertificateKeyProvider(), "c", {"keyset_id": ks.outputs["keyset_id"], "certificate": material.pem})
-    assert graph_calls(emulator) == ["POST uploadCertificate", "GET B2C_1A_Saml"]
+    assert graph_calls(emulator) == ["GET B2C_1A_Saml", "POST uploadCertificate", "GET B2C_1A_Saml"]
     assert [k.kid for k in graph.get_keyset("B2C_1A_Saml").keys] == [state.outputs["kid"]]
     assert state.outputs["thumbprint"] == material.thumbprint

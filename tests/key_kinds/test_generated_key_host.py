@@ -22,7 +22,7 @@ def test_create_rsa_signing_key_outputs_public_parts(host: ProviderHost, emulato
     ks = keyset(host, "TokenSigningKeyContainer")
     emulator.clear_requests()
     state = host.up(GeneratedKeyProvider(), "sig", {"keyset_id": ks.outputs["keyset_id"], "expires_at": EXPIRES})
-    assert graph_calls(emulator) == ["POST generateKey"]
+    assert graph_calls(emulator) == ["GET B2C_1A_TokenSigningKeyContainer", "POST generateKey"]
     out = state.outputs
     assert state.id == f"B2C_1A_TokenSigningKeyContainer/{out['kid']}"
     assert (out["kty"], out["use"], out["status"]) == ("RSA", "sig", "enabled")
@@ -64,7 +64,8 @@ def test_version_bump_rotates_new_key_active_old_disabled(host: ProviderHost, em
     mark = len(host.calls)
     new = host.up(GeneratedKeyProvider(), "k", {"keyset_id": ks.outputs["keyset_id"], "version": 2}, old)
     assert [m for m, _ in host.calls[mark:]] == ["Check", "Diff", "Create", "Delete"]
-    assert graph_calls(emulator) == ["POST generateKey", "GET B2C_1A_Signing", "PATCH keys_v2"]
+    # Read the set, generate; then the old key's delete: read the set (never leave it dark, issue 11), disable.
+    assert graph_calls(emulator) == ["GET B2C_1A_Signing", "POST generateKey", "GET B2C_1A_Signing", "PATCH keys_v2"]
     live = graph.get_keyset("B2C_1A_Signing")
     assert {k.kid: k.status for k in live.keys} == {old.outputs["kid"]: "disabled", new.outputs["kid"]: "enabled"}
     assert live.active_key().kid == new.outputs["kid"]
@@ -116,12 +117,15 @@ def test_destroy_disables_and_tolerates_a_gone_set(host: ProviderHost, graph: An
     host.destroy(state)
 
 
-def test_a_lost_generate_answer_adopts_the_key_instead_of_generating_twice(
+def test_a_lost_generate_answer_names_the_candidate_instead_of_generating_twice(
     host: ProviderHost, emulator: Any, graph: Any
 ) -> None:
     ks = keyset(host, "Signing")
     emulator.clear_requests()
     emulator.add_fault(method="POST", path_regex="generateKey", kind="drop_after", count=1)
-    state = host.up(GeneratedKeyProvider(), "k", {"keyset_id": ks.outputs["keyset_id"], "expires_at": EXPIRES})
-    assert graph_calls(emulator) == ["POST generateKey", "GET B2C_1A_Signing"]
-    assert [k.kid for k in graph.get_keyset("B2C_1A_Signing").keys] == [state.outputs["kid"]]
+    with pytest.raises(ProviderError) as failed:
+        host.up(GeneratedKeyProvider(), "k", {"keyset_id": ks.outputs["keyset_id"], "expires_at": EXPIRES})
+    # A generated key carries nothing that proves this request made it (another stack may write the same set).
+    assert graph_calls(emulator) == ["GET B2C_1A_Signing", "POST generateKey", "GET B2C_1A_Signing"]
+    (candidate,) = graph.get_keyset("B2C_1A_Signing").keys
+    assert candidate.kid in failed.value.details and "b2c-keys disable B2C_1A_Signing" in failed.value.details

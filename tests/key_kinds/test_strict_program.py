@@ -3,13 +3,14 @@ and a past expiry gets one message, not a contradictory warning too."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from b2c_policy_keys import GeneratedKey, KeySet, PolicyKey, get_active_key, get_keyset
-from support.host import emulator_config
-from support.mocks import ProviderMocks, run_program
+from b2c_policy_keys import PolicyKey
+from b2c_policy_keys.testing.engine import DeploymentFailed
+from support.programs import engine_for, root_program
 
 
 @pytest.mark.parametrize(
@@ -35,37 +36,53 @@ def test_policy_key_defaults_are_not_strays() -> None:
         PolicyKey("pk", name="X", options="certificate", kty="RSA", use="sig")
 
 
-@pytest.mark.parametrize("lookup", [get_keyset, get_active_key])
-def test_a_lookup_of_a_missing_set_says_so_and_shows_the_dependent_form(emulator: Any, lookup: Any) -> None:
-    def program() -> dict[str, Any]:
-        return {"found": lookup("NotCreatedYet")}
+LOOKUP = """
+import pulumi
+from b2c_policy_keys import {lookup}
 
-    mocks = ProviderMocks({})
-    with pytest.raises(Exception) as failed:
-        run_program(program, mocks, program_config=emulator_config(emulator), secret_config=frozenset())
-    text = str(failed.value)
+pulumi.export("found", {lookup}("NotCreatedYet"))
+"""
+
+
+@pytest.mark.parametrize("lookup", ["get_keyset", "get_active_key"])
+def test_a_lookup_of_a_missing_set_says_so_and_shows_the_dependent_form(
+    emulator: Any, lookup: str, tmp_path: Path
+) -> None:
+    engine = engine_for(emulator, root_program(tmp_path / "infra", LOOKUP.format(lookup=lookup)))
+    with pytest.raises(DeploymentFailed) as failed:
+        engine.preview()
+    text = failed.value.result.text
     assert "B2C_1A_NotCreatedYet does not exist" in text
-    assert f"{lookup.__name__}(key_set.keyset_id)" in text
+    assert f"{lookup}(key_set.keyset_id)" in text
 
 
-def test_the_dependent_form_waits_for_the_key_set_the_program_creates(emulator: Any) -> None:
-    def program() -> dict[str, Any]:
-        key_set = KeySet("signing", name="FreshSigning")
-        GeneratedKey("signing-key", keyset_id=key_set.keyset_id)
-        return {"active": get_keyset(key_set.keyset_id)}
+DEPENDENT = """
+import pulumi
+from b2c_policy_keys import GeneratedKey, KeySet, get_keyset
 
-    mocks = ProviderMocks(emulator_config(emulator))
-    result = run_program(program, mocks, program_config=emulator_config(emulator), secret_config=frozenset())
-    assert result["active"].value["keyset_id"] == "B2C_1A_FreshSigning"
+key_set = KeySet("signing", name="FreshSigning")
+GeneratedKey("signing-key", keyset_id=key_set.keyset_id)
+pulumi.export("active", get_keyset(key_set.keyset_id))
+"""
 
 
-def test_a_past_expiry_is_not_also_within_30_days(emulator: Any) -> None:
-    mocks = ProviderMocks(emulator_config(emulator))
+def test_the_dependent_form_waits_for_the_key_set_the_program_creates(emulator: Any, tmp_path: Path) -> None:
+    engine = engine_for(emulator, root_program(tmp_path / "infra", DEPENDENT))
+    engine.up()
+    assert engine.checkpoint.outputs["active"]["keyset_id"] == "B2C_1A_FreshSigning"
 
-    def program() -> dict[str, Any]:
-        key_set = KeySet("ks", name="Past")
-        return {"kid": GeneratedKey("k", keyset_id=key_set.keyset_id, expires_at="2020-01-01T00:00:00Z").kid}
 
-    with pytest.raises(Exception, match="must be in the future"):
-        run_program(program, mocks)
-    assert not any("within 30 days" in m for m in mocks.messages)
+PAST = """
+import pulumi
+from b2c_policy_keys import GeneratedKey, KeySet
+
+key_set = KeySet("ks", name="Past")
+pulumi.export("kid", GeneratedKey("k", keyset_id=key_set.keyset_id, expires_at="2020-01-01T00:00:00Z").kid)
+"""
+
+
+def test_a_past_expiry_is_not_also_within_30_days(emulator: Any, tmp_path: Path) -> None:
+    engine = engine_for(emulator, root_program(tmp_path / "infra", PAST))
+    with pytest.raises(DeploymentFailed, match="must be in the future") as failed:
+        engine.up()
+    assert not any("within 30 days" in d.message for d in failed.value.result.diagnostics)

@@ -28,7 +28,7 @@ def test_up_then_no_change_preview_makes_no_graph_call(host: ProviderHost, emula
     emulator.clear_requests()
     before = now_epoch()
     state = host.up(SecretKeyProvider(), "secret", _secret(keyset))
-    assert request_summary(emulator) == ["POST uploadSecret"]
+    assert request_summary(emulator) == ["GET keySet", "POST uploadSecret"]  # the read proves a lost answer's key
     out = state.outputs
     assert state.id == f"B2C_1A_ClientSecret/{out['kid']}"
     assert out["status"] == "enabled" and out["use"] == "sig" and out["kty"] == "oct"
@@ -68,7 +68,7 @@ def test_rotation_uploads_new_active_key_then_disables_old(host: ProviderHost, e
     new = host.up(SecretKeyProvider(), "secret", _secret(keyset, value="second-secret-value"), old)
     assert [m for m, _ in host.calls[mark:]] == ["Check", "Diff", "Create", "Delete"]
     # The delete reads the set first: it never disables the last valid key while another waits (issue 11, B01).
-    assert request_summary(emulator) == ["POST uploadSecret", "GET keySet", "PATCH keys_v2"]
+    assert request_summary(emulator) == ["GET keySet", "POST uploadSecret", "GET keySet", "PATCH keys_v2"]
 
     live = graph.get_keyset("B2C_1A_ClientSecret")
     assert {k.kid: k.status for k in live.keys} == {old.outputs["kid"]: "disabled", new.outputs["kid"]: "enabled"}
@@ -117,7 +117,7 @@ def test_refresh_after_key_set_deleted_reads_gone_and_delete_still_succeeds(
     host.destroy(state)  # key set gone: disabling the key is moot, delete succeeds
 
 
-def test_lost_upload_response_adopts_the_key_instead_of_uploading_twice(
+def test_lost_upload_response_is_not_adopted_but_named_with_the_fix(
     host: ProviderHost, emulator: Emulator, graph: Any
 ) -> None:
     keyset = _keyset(host)
@@ -126,12 +126,15 @@ def test_lost_upload_response_adopts_the_key_instead_of_uploading_twice(
     earlier = host.up(SecretKeyProvider(), "earlier", _secret(keyset, value="earlier-value", **dates))
     emulator.clear_requests()
     emulator.add_fault(method="POST", path_regex="uploadSecret", kind="drop_after", count=1)
-    state = host.up(SecretKeyProvider(), "s", _secret(keyset, **dates))
-    assert request_summary(emulator) == ["POST uploadSecret", "GET keySet"]  # read and adopt, no second upload
+    with pytest.raises(ProviderError) as failed:
+        host.up(SecretKeyProvider(), "s", _secret(keyset, **dates))
+    # A secret echoes nothing of itself: the new key is a candidate, never adopted, never uploaded twice.
+    assert request_summary(emulator) == ["GET keySet", "POST uploadSecret", "GET keySet"]
     live = graph.get_keyset("B2C_1A_ClientSecret")
-    assert len(live.keys) == 2
-    assert state.outputs["kid"] != earlier.outputs["kid"]
-    assert {k.kid for k in live.keys} == {earlier.outputs["kid"], state.outputs["kid"]}
+    (new,) = [k.kid for k in live.keys if k.kid != earlier.outputs["kid"]]
+    assert new in failed.value.details and earlier.outputs["kid"] not in failed.value.details
+    assert "b2c-keys untracked" in failed.value.details
+    assert "b2c-keys disable B2C_1A_ClientSecret" in failed.value.details
 
 
 def test_upload_that_never_arrived_is_sent_again(host: ProviderHost, emulator: Emulator, graph: Any) -> None:
@@ -153,7 +156,7 @@ def test_twenty_keys_in_one_set_in_parallel(host: ProviderHost, emulator: Emulat
         )
     kids = {s.outputs["kid"] for s in states}
     assert len(kids) == 20
-    assert request_summary(emulator) == ["POST uploadSecret"] * 20
+    assert request_summary(emulator) == ["GET keySet", "POST uploadSecret"] * 20
     assert {k.kid for k in graph.get_keyset("B2C_1A_Many").keys} == kids
 
 

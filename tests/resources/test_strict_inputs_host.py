@@ -152,9 +152,10 @@ def test_one_key_with_millisecond_dates_breaks_neither_refresh_nor_show(
 def _b2c_keys(emulator: Emulator, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARM_", "AZURE_", "B2C_", "IDENTITY_", "MSI_"))}
     env["COLUMNS"] = "250"
+    env["ARM_CLIENT_SECRET"] = emulator.client_secret  # b2c-keys takes no secret as a flag value (shell history)
     target = [
         *("--tenant-id", emulator.tenant_id, "--client-id", emulator.client_id),
-        *("--client-secret", emulator.client_secret, "--graph-url", emulator.graph_url),
+        *("--graph-url", emulator.graph_url),
         *("--authority-host", emulator.authority_host, "--ca-bundle", str(emulator.ca_bundle)),
     ]
     argv = [B2C_KEYS, *args, *target]

@@ -18,10 +18,6 @@ def machine() -> Iterator[KeyLifecycle]:
     machine.teardown()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="B02, fixed by the identity branch's create path (f521b12): remove this mark when it is merged",
-)
 def test_a_rotation_with_dates_kept_whose_upload_never_arrived_keeps_a_valid_key(machine: KeyLifecycle) -> None:
     """Found: rotate twice with the same fixed not-before, the second upload dropped before the service saw it. The
     recovery adopted the old key (same use and dates) as the new one and the replace then disabled it: no valid key,

@@ -141,7 +141,9 @@ def test_a_wrong_keyset_id_fails_on_that_property(provider: type[ResourceProvide
 
 NAMES = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=60)
 KEYSET_IDS = st.one_of(NAMES, NAMES.map(lambda n: "B2C_1A_" + n)).filter(
-    lambda n: len(n if n.startswith("B2C_1A_") else "B2C_1A_" + n) <= KEYSET_ID_MAX_LENGTH
+    # A valid id: at most the maximum length with the prefix, and a name after the prefix (``B2C_1A_`` alone, in any
+    # case, is only the prefix).
+    lambda n: len(n if n.startswith("B2C_1A_") else "B2C_1A_" + n) <= KEYSET_ID_MAX_LENGTH and n.upper() != "B2C_1A_"
 )
 
 

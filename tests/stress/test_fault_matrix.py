@@ -64,6 +64,12 @@ FAULTS = [
 ]
 #: The faults also run persistently (until cleared): one that answers, one that loses the connection.
 PERSISTENT = ("503", "drop_before")
+#: Cells whose transient fault cannot be ridden out safely, so they fail clearly and converge after the documented
+#: recovery (``err>ok``): a secret or generated key echoes nothing of itself, so after a lost answer (``drop_after``;
+#: ``slow`` goes past the read timeout) nothing proves that the new key is this request's rather than another
+#: stack's (issue 11 B03/B15). The create names the candidate kids; the user retires them with
+#: ``b2c-keys disable <set> <kid>`` and runs ``up`` again. Certificates and PFX are proven by thumbprint: ``ok``.
+UNPROVABLE = {(kind, fault) for kind in ("SecretKey", "GeneratedKey") for fault in ("drop_after", "slow")}
 
 
 @dataclass(frozen=True)
@@ -126,9 +132,18 @@ class Cell:
     """One operation under one fault: arrange, act, and the helpers to assert on the emulator."""
 
     def __init__(
-        self, operation: Operation, host: ProviderHost, emu: Emulator, material: Material, number: int
+        self,
+        operation: Operation,
+        host: ProviderHost,
+        emu: Emulator,
+        material: Material,
+        number: int,
+        arranger: ProviderHost | None = None,
     ) -> None:
         self.operation, self.host, self.emu, self.material = operation, host, emu, material
+        # Arranging faces no fault: a host with the default read timeout, so a loaded machine's slow generateKey is
+        # not a lost answer (which a generated key cannot prove, issue 11) before the cell even starts.
+        self.arranger = arranger or host
         self.kind = operation.kind
         self.name = f"Matrix{number}"
         self.keyset_id = f"B2C_1A_{self.name}"
@@ -143,9 +158,9 @@ class Cell:
 
     def arrange(self) -> None:
         if self.kind is not KEYSET_KIND:
-            self.keyset = self.host.up(KeySetProvider(), f"{self.name}-set", {"name": self.name})
+            self.keyset = self.arranger.up(KeySetProvider(), f"{self.name}-set", {"name": self.name})
         if self.operation.op != "create":
-            self.prior = self.host.up(self.kind.provider(), self.name, self.news())
+            self.prior = self.arranger.up(self.kind.provider(), self.name, self.news())
 
     def act(self) -> State | None:
         """The operation as ``up``/``destroy`` runs it; the new state (None after a delete)."""
@@ -192,11 +207,14 @@ class Cell:
             if r["method"] == target["method"] and re.search(target["path_regex"], r["path"]) and r["status"] in wanted
         ]
 
-    def assert_holdings(self, state: State | None, *, failed: bool = False) -> None:
+    def assert_holdings(
+        self, state: State | None, *, failed: bool = False, retired: frozenset[str] = frozenset()
+    ) -> None:
         """The emulator holds exactly the declared state: nothing duplicated, nothing orphaned.
 
         After a failed operation the engine keeps the old state: a failed create has no resource (so no key may
-        linger), a failed delete still has it (so it must still be there).
+        linger), a failed delete still has it (so it must still be there). ``retired``: keys the documented
+        recovery disabled, which stay in the set (B2C cannot delete one key) and must stay disabled.
         """
         graph = inspector(self.emu)
         mine = (self.keyset_id, self.keyset_id + ".bak")
@@ -212,7 +230,8 @@ class Cell:
                 assert keysets[self.keyset_id].keys == ()
             return
         assert set(keysets) == {self.keyset_id}, f"unexpected key sets: {sorted(keysets)}"
-        keys = keysets[self.keyset_id].keys
+        keys = tuple(k for k in keysets[self.keyset_id].keys if k.kid not in retired)
+        assert all(k.status == "disabled" for k in keysets[self.keyset_id].keys if k.kid in retired)
         if op == "create":
             if state is None:  # the create failed: no key may linger (a later up would add a second one)
                 assert keys == (), f"a failed create left {len(keys)} key(s)"
@@ -244,14 +263,31 @@ class Cell:
         assert self.faulted_requests(fault), f"the {fault.name} fault never hit {self.operation.call}"
         if error is not None:
             assert is_clear_error(error.details), f"not a clear error: {last_line(error.details)!r}"
-        if mode == "transient":
-            assert error is None, f"a single {fault.name} was not ridden out: {last_line(error.details)}"
-        self.assert_holdings(state, failed=error is not None)
+        retired = frozenset[str]()
+        if mode == "transient" and (self.kind.name, fault.name) in UNPROVABLE and self.operation.op == "create":
+            assert error is not None, f"a {fault.name} was adopted without proof"
+            retired = self.recover(error)
+        else:
+            if mode == "transient":
+                assert error is None, f"a single {fault.name} was not ridden out: {last_line(error.details)}"
+            self.assert_holdings(state, failed=error is not None)
         if error is None:
             return "ok"
         # The user runs `pulumi up` (or `destroy`) again once the service recovers: it must converge.
-        self.assert_holdings(self.act())
+        self.assert_holdings(self.act(), retired=retired)
         return "err>ok"
+
+    def recover(self, error: ProviderError) -> frozenset[str]:
+        """The documented recovery of an unproven create: the keys it names are exactly the untracked ones in the
+        set; each is retired as ``b2c-keys disable <set> <kid>`` does (one PATCH of its status)."""
+        graph = inspector(self.emu)
+        untracked = {k.kid for k in graph.get_keyset(self.keyset_id).keys}  # the create failed: no state has any
+        assert untracked, "the lost request made no key, yet the create refused to add one"
+        assert all(kid in error.details for kid in untracked), f"candidates not named: {last_line(error.details)}"
+        assert f"b2c-keys disable {self.keyset_id}" in error.details
+        for kid in untracked:
+            graph.set_key_status(self.keyset_id, kid, "disabled")
+        return frozenset(untracked)
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda o: f"{o.kind.name}-{o.op}")
@@ -261,6 +297,7 @@ def test_fault_matrix(
     # Hosts facing a fault that never clears get a short retry budget, so that giving up does not take long.
     transient_host = hosts[operation.kind.name]
     persistent_host = hosts.get(f"{operation.kind.name}-short", **{"b2c:retryTimeout": str(SHORT_RETRY_TIMEOUT_S)})
+    arranger = hosts.get("arrange", **{"b2c:requestTimeout": "30"})
     reports = [
         matrix_report.record(
             request,
@@ -279,7 +316,7 @@ def test_fault_matrix(
         fault, mode = CELLS[number]
         try:
             host = transient_host if mode == "transient" else persistent_host
-            reports[number]["outcome"] = Cell(operation, host, emu, material, number).run(fault, mode)
+            reports[number]["outcome"] = Cell(operation, host, emu, material, number, arranger).run(fault, mode)
         except (AssertionError, ProviderError) as problem:
             return f"{fault.name} ({mode}): {problem}"
         return None

@@ -1,2 +1,2 @@
-"""Test harness shared by every resource's tests: the real provider host over gRPC (``host``) and program mocks
-that delegate to the unpickled providers (``mocks``)."""
+"""Test harness shared by every resource's tests: the real provider host over gRPC (``host``), root projects for
+the engine stand-in (``programs``) and certificates (``pki``)."""

@@ -1,10 +1,12 @@
 """Graph requests per resource operation, counted from the emulator's request log, beside the least possible.
 
-Every operation runs through the real provider host. The minimum is what the service makes unavoidable: one request
-per create, read or in-place update; none for a diff (outputs carry everything diff needs); two for a key's delete
-(read the set so the disable never leaves it without a valid key while another waits for its not-before, issue 11),
-so three for a rotation (add the new key, then that delete; two here, where the old key is disabled already);
-nothing for a key set's update (its flags act on create and delete only).
+Every operation runs through the real provider host. The minimum is the fewest that are safe: a create reads the set
+(or, for a key set, whether it exists) just before it writes, because what was there before is what proves, after a
+lost answer, which key or set the write made (issue 11), so two per create; a key's delete reads the set too, so
+its disable never leaves the set without a valid key while another waits for its not-before, so two per key delete
+and four per rotation (read, add the new key; read, disable the old one; three here, where the old key is disabled
+already); one per read or in-place update; none for a diff (outputs carry everything diff needs); nothing for a key
+set's update (its flags act on create and delete only).
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def measure_counts(emu: Any) -> tuple[list[Count], int]:
     with EngineHost() as host:
         host.configure(emulator_config(emu))
         ks_news = {"name": "BenchCounts"}
-        ks = measure("KeySet", "create", 1, host.up, KeySetProvider(), "ks", ks_news)
+        ks = measure("KeySet", "create", 2, host.up, KeySetProvider(), "ks", ks_news)
         measure("KeySet", "read (refresh)", 1, host.read, ks)
         measure("KeySet", "diff (no-change preview)", 0, host.preview, KeySetProvider(), "ks", ks_news, ks)
         flipped = {**ks_news, "purge_backup_on_delete": True}
@@ -144,13 +146,13 @@ def measure_counts(emu: Any) -> tuple[list[Count], int]:
             keysets.append(own)
             keyset_id = own.outputs["keyset_id"]
             news = inputs(keyset_id, 1)
-            key = measure(kind, "create", 1, host.up, provider, "k", news)
+            key = measure(kind, "create", 2, host.up, provider, "k", news)
             measure(kind, "read (refresh)", 1, host.read, key)
             measure(kind, "diff (no-change preview)", 0, host.preview, provider, "k", news, key)
             disabled = {**news, "enabled": False}
             key = measure(kind, "update (disable)", 1, host.up, provider, "k", disabled, key)
-            rotated = inputs(keyset_id, 2)  # enabled again: add the new key, read the set (the old key is disabled)
-            key = measure(kind, "rotation", 2, host.up, provider, "k", rotated, key)  # old key disabled: no PATCH
+            rotated = inputs(keyset_id, 2)  # enabled again: read, add the new key; read (the old key is disabled)
+            key = measure(kind, "rotation", 3, host.up, provider, "k", rotated, key)  # old key disabled: no PATCH
             measure(kind, "delete", 2, host.delete, key)
         # The first set purges its .bak on delete (a second request, by request): measure a plain one.
         for keyset in keysets[:-1]:

@@ -34,7 +34,7 @@ COLD_START_GOAL = 1.5
 
 @dataclass(frozen=True)
 class Options:
-    scale: int
+    scales: list[int]
     latency_ms: int
     reps: int
     latency_reps: int
@@ -49,7 +49,13 @@ def parse(argv: list[str]) -> Options:
         prog="python -m b2c_policy_keys.bench",
         description="Benchmark the provider through the real provider host against the local Graph emulator.",
     )
-    parser.add_argument("--scale", type=int, default=None, help="key sets (one secret key each) in the scale run")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        nargs="+",
+        default=None,
+        help="key sets (one secret key each) in each scale run (default: 500 5000, i.e. 1,000 and 10,000 resources)",
+    )
     parser.add_argument("--latency-ms", type=int, default=20, help="latency the emulator adds to each Graph request")
     parser.add_argument("--reps", type=int, default=None, help="repetitions per side in the overhead medians")
     parser.add_argument("--cold-reps", type=int, default=None, help="cold starts (and floors) to take the median of")
@@ -64,10 +70,10 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--json", dest="json_path", type=Path, default=None, help="also write the figures as JSON")
     args = parser.parse_args(argv)
     quick = bool(args.quick)
-    scale = args.scale if args.scale is not None else (10 if quick else 500)
+    scales: list[int] = args.scale if args.scale is not None else ([10] if quick else [500, 5000])
     reps = args.reps if args.reps is not None else (20 if quick else 300)
     cold_reps = args.cold_reps if args.cold_reps is not None else (1 if quick else 9)
-    for name, value in (("--scale", scale), ("--reps", reps), ("--cold-reps", cold_reps)):
+    for name, value in (("--scale", min(scales)), ("--reps", reps), ("--cold-reps", cold_reps)):
         if value < 1:
             parser.error(f"{name} must be at least 1")
     if args.latency_ms < 1:
@@ -75,7 +81,7 @@ def parse(argv: list[str]) -> Options:
     command = shlex.join(["python", "-m", "b2c_policy_keys.bench", *argv])
     output = args.output if args.output is not None else checkout_root(Path.cwd()) / "BENCHMARKS.md"
     latency_reps = max(5, reps // 6)
-    return Options(scale, args.latency_ms, reps, latency_reps, cold_reps, output, args.json_path, command)
+    return Options(scales, args.latency_ms, reps, latency_reps, cold_reps, output, args.json_path, command)
 
 
 def checkout_root(start: Path) -> Path:
@@ -180,14 +186,16 @@ def scale_section(steps: list[Step]) -> Section:
             ]
         )
     latency = steps[0].latency_ms if steps else 0
+    sizes = " and ".join(f"{s.resources:,}" for s in steps if s.name == "up")
     return Section(
-        "Scale: up, refresh and destroy through the host",
-        f"{steps[0].resources // 2 if steps else 0} key sets with one secret key each, emulator latency "
-        f"{latency} ms per Graph request, {CONCURRENCY} calls in flight (the host's gRPC pool), dependencies "
-        "respected (a key after its set on create, before it on destroy); one host process per step. "
-        f"Ideal = requests x {latency} ms / {CONCURRENCY}. Goal: at most {SCALE_GOAL} x ideal. "
-        "`bare s` is the same requests made with bare `requests`, same order and concurrency: the floor of this "
-        "machine.",
+        "Scale: up, refresh and destroy through the engine",
+        f"Programs of {sizes} resources (key sets with one secret key each) run by the engine stand-in "
+        "(`b2c_policy_keys.testing.engine`) as `pulumi up --skip-preview`, `pulumi refresh` and "
+        f"`pulumi destroy --skip-preview`; emulator latency {latency} ms per Graph request, {CONCURRENCY} calls in "
+        "flight in the host (its gRPC pool), dependencies respected (a key after its set on create, before it on "
+        f"destroy); one provider host per command. Ideal = requests x {latency} ms / {CONCURRENCY}. Goal: at most "
+        f"{SCALE_GOAL} x ideal. `bare s` is the same requests made with bare `requests`, same order and "
+        "concurrency: the floor of this machine.",
         [
             "step",
             "resources",
@@ -199,15 +207,31 @@ def scale_section(steps: list[Step]) -> Section:
             "goal",
             "bare s",
             "x bare",
-            "CPU ms/resource: host / engine / emulator",
+            "CPU ms/resource: program + host / engine / emulator",
         ],
         rows,
         [
-            "CPU per resource of the three processes, so the figures can be read against the machine's cores: "
-            "the stand-in for the engine is Python (the real engine is Go) and shares the cores with the host "
-            "and the emulator.",
+            "CPU per resource of each process, so the figures can be read against the machine's cores: the engine "
+            "stand-in is this process (Python; the real engine is Go), `program + host` the Python program and "
+            "the provider host it started (their rusage once they exit), all sharing the cores with the emulator.",
+            engine_flatness(steps),
         ],
     )
+
+
+def engine_flatness(steps: list[Step]) -> str:
+    """The engine stand-in's own CPU per resource at each size: it must not grow with the deployment."""
+    by_step: dict[str, list[Step]] = {}
+    for s in steps:
+        by_step.setdefault(s.name, []).append(s)
+    parts = []
+    for name, runs in by_step.items():
+        figures = " -> ".join(f"{s.per_resource_ms(s.engine_cpu_seconds):.2f} ms at {s.resources:,}" for s in runs)
+        growth = runs[-1].per_resource_ms(runs[-1].engine_cpu_seconds) / max(
+            runs[0].per_resource_ms(runs[0].engine_cpu_seconds), 1e-9
+        )
+        parts.append(f"{name} {figures}" + (f" ({growth:.2f}x)" if len(runs) > 1 else ""))
+    return "The engine stand-in's own CPU per resource: " + "; ".join(parts) + "."
 
 
 def cold_section(cold: ColdStart, imports: ImportCost) -> Section:
@@ -251,10 +275,17 @@ def cold_section(cold: ColdStart, imports: ImportCost) -> Section:
 
 def memory_section(baseline_kib: int, steps: list[Step]) -> Section:
     rows = [["host after Configure (no resource yet)", f"{baseline_kib / 1024:.1f}"]]
-    rows += [[f"host after {s.name} of {s.resources} resources", f"{s.peak_rss_kib / 1024:.1f}"] for s in steps]
+    rows += [
+        [
+            f"largest of the program and host processes, up to {s.name} of {s.resources:,}",
+            f"{s.peak_rss_kib / 1024:.1f}",
+        ]
+        for s in steps
+    ]
     return Section(
         "Peak memory of the provider host",
-        "`VmHWM` (peak resident set) from `/proc/<pid>/status`, read at the end of each step before the host stops.",
+        "`VmHWM` (peak resident set) from `/proc/<pid>/status` for a host after Configure; for the scale runs, "
+        "the largest `ru_maxrss` of the processes the engine started (the program or a provider host).",
         ["host process", "peak RSS MiB"],
         rows,
     )
@@ -270,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     options = parse(sys.argv[1:] if argv is None else argv)
     facts = machine.describe()
     compile_package()  # as installed: bytecode written once, not compiled again by every host
-    print(f"Benchmarking (scale {options.scale}, latency {options.latency_ms} ms); this takes a while...", flush=True)
+    sizes = ", ".join(str(2 * s) for s in options.scales)
+    print(f"Benchmarking ({sizes} resources, latency {options.latency_ms} ms); this takes a while...", flush=True)
 
     with EmulatorProcess() as emu:
         counts, discoveries = measure_counts(emu)
@@ -279,14 +311,15 @@ def main(argv: list[str] | None = None) -> int:
         cold = measure_cold_start(emu, reps=options.cold_reps)
     imports = measure_imports(reps=max(1, min(options.cold_reps, 5)))
     with EmulatorProcess(latency_ms=options.latency_ms) as emu:
-        steps = measure_scale(emu, scale=options.scale, latency_ms=options.latency_ms)
+        steps = [s for scale in options.scales for s in measure_scale(emu, scale=scale, latency_ms=options.latency_ms)]
         overhead += [(options.latency_ms, o) for o in measure_overhead(emu, reps=options.latency_reps, warmup=3)]
     facts.append(("Load average at end (1/5/15 min)", machine.load_average()))
 
     report = Report("b2c-policy-keys benchmarks", options.command, facts)
     report.preface = (
         "Everything runs on this machine: the provider in the real `python -m pulumi.dynamic` host driven over "
-        "gRPC by a stand-in for the engine (`b2c_policy_keys/bench/engine.py`), against the Graph emulator in a "
+        "gRPC (the scale runs through the engine stand-in `b2c_policy_keys.testing.engine`, running a real program; "
+        "the per-call figures through `b2c_policy_keys/bench/engine.py`), against the Graph emulator in a "
         "process of its own (`b2c-keys emulator --port 0 --data :memory:`, HTTPS). Timings depend on the machine "
         "and on what else it runs (see the load averages); request counts do not."
     )
@@ -332,7 +365,7 @@ def summary(counts: list[Count], overhead: list[tuple[int, Overhead]], steps: li
         )
     for s in steps:
         lines.append(
-            f"Scale {s.name} of {s.resources} resources: {s.seconds:.2f} s, {s.ratio:.2f} x ideal "
+            f"Scale {s.name} of {s.resources:,} resources: {s.seconds:.2f} s, {s.ratio:.2f} x ideal "
             f"(goal {SCALE_GOAL}: {_verdict(s.ratio <= SCALE_GOAL)}), {s.bare_ratio:.2f} x bare requests."
         )
     lines.append(
@@ -340,7 +373,8 @@ def summary(counts: list[Count], overhead: list[tuple[int, Overhead]], steps: li
         f"(goal {COLD_START_GOAL}: {_verdict(cold.ratio <= COLD_START_GOAL)})."
     )
     if steps:
-        lines.append(f"Peak host memory in the scale run: {max(s.peak_rss_kib for s in steps) / 1024:.1f} MiB.")
+        lines.append(engine_flatness(steps))
+        lines.append(f"Peak memory of a program or host process: {max(s.peak_rss_kib for s in steps) / 1024:.1f} MiB.")
     return lines
 
 
@@ -370,7 +404,7 @@ def reading(overhead: list[tuple[int, Overhead]], steps: list[Step]) -> list[str
         lines.append(
             f"Scale: the same Graph requests made with bare `requests` at the same concurrency already take {bare} "
             f"x ideal on this machine, so the provider through the host adds {over} x over that floor. The "
-            f"three processes spend {cpu} ms of CPU per resource (host + engine stand-in + emulator) on "
+            f"processes spend {cpu} ms of CPU per resource (program and host + engine stand-in + emulator) on "
             f"{os.cpu_count()} cores they share: the stand-in for the engine is Python (its gRPC client alone is "
             "about 0.4 ms of CPU per call; the real engine is Go) and the emulator answers in Python too. What "
             "remains is the host's per-call gRPC and (de)serialisation work, which is Pulumi's code, not ours."

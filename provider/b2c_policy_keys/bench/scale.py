@@ -1,31 +1,55 @@
-"""``up``, ``refresh`` and ``destroy`` of N key sets with one secret key each, against the ideal for the service.
+"""``up``, ``refresh`` and ``destroy`` of a program of N key sets with one secret key each, through the engine.
 
-Each step gets its own host process, as each ``pulumi`` command does, and four calls in flight at once (the host's
-gRPC pool has four workers) in dependency order: a key is created after its key set and deleted before it. With a
-fixed injected latency per Graph request the ideal wall time is ``requests x latency / 4``.
-
-On ``up``, Check is not one of the four: the engine's step generator calls Check for each resource as it registers,
-one at a time, while the step executor runs Creates in parallel, so a resource's Check overlaps other Creates.
+The program is a real ``__main__.py`` run by ``b2c_policy_keys.testing.engine.Engine`` as ``pulumi up
+--skip-preview``, ``pulumi refresh`` and ``pulumi destroy --skip-preview`` run it: the Python language host's rules
+for the program, a provider host per command started by the launcher's rules, the step generator's one-at-a-time
+Check/Diff and the step executor's parallel Create/Read/Delete against the host's four workers, in dependency
+order (a key after its set on create, before it on destroy). With a fixed injected latency per Graph request the
+ideal wall time is ``requests x latency / 4``. CPU is measured per process: the engine (this process), the
+program and host processes it started (their rusage once they exit), and the emulator.
 """
 
 from __future__ import annotations
 
+import os
+import resource
+import sys
+import tempfile
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from b2c_policy_keys.bench.counts import graph_requests, token_requests
-from b2c_policy_keys.bench.engine import EngineHost, Resource, process_cpu_seconds
+from b2c_policy_keys.bench.engine import process_cpu_seconds
 from b2c_policy_keys.bench.overhead import bare_session, bare_token
-from b2c_policy_keys.bench.protocol import emulator_config
 
 CONCURRENCY = 4
-KEY_TYPE = "pulumi-python:dynamic/b2c:SecretKey"
-KEYSET_TYPE = "pulumi-python:dynamic/b2c:KeySet"
+#: Credential variables of the machine, kept out of the engine's environment: the run targets the emulator only.
+CREDENTIAL_PREFIXES = ("ARM_", "AZURE_", "B2C_", "IDENTITY_", "MSI_")
+
+#: The benchmark's program. ``pulumi.dynamic.Resource`` serialises its provider with ``serialize_provider``
+#: (``sdk/python/lib/pulumi/dynamic/dynamic.py``), which wraps ``pickle._Pickler._batch_setitems`` in a new sorting
+#: wrapper on every call and never restores it: after about 950 dynamic resources in one program the chain of
+#: wrappers exceeds Python's recursion limit (RecursionError). The program puts the unwrapped method back before
+#: each resource so that the measurement can reach 10,000 resources.
+PROGRAM = """\
+import pickle
+
+import pulumi
+from b2c_policy_keys import KeySet, SecretKey
+
+unwrapped = pickle._Pickler._batch_setitems
+for i in range({scale}):
+    pickle._Pickler._batch_setitems = unwrapped  # see b2c_policy_keys.bench.scale.PROGRAM
+    keyset = KeySet(f"set{{i}}", name=f"BenchScale{{i:05d}}")
+    SecretKey(f"key{{i}}", keyset_id=keyset.keyset_id, value=pulumi.Output.secret(f"bench-scale-secret-{{i}}"))
+"""
 
 
 @dataclass(frozen=True)
@@ -36,9 +60,9 @@ class Step:
     token_requests: int
     seconds: float
     latency_ms: int
-    peak_rss_kib: int
-    host_cpu_seconds: float
-    engine_cpu_seconds: float  # this process: the stand-in for the engine (the real one is Go)
+    peak_rss_kib: int  # the largest process the engine has started so far (program or provider host)
+    host_cpu_seconds: float  # the program and provider host processes of the command
+    engine_cpu_seconds: float  # this process: the engine stand-in (the real engine is Go)
     emulator_cpu_seconds: float
     bare_seconds: float = float("nan")  # the same requests made with bare ``requests``, four at a time
 
@@ -54,6 +78,9 @@ class Step:
     @property
     def ratio(self) -> float:
         return self.seconds / self.ideal_seconds if self.ideal_seconds else float("nan")
+
+    def per_resource_ms(self, cpu_seconds: float) -> float:
+        return cpu_seconds * 1000 / max(self.resources, 1)
 
 
 def run_graph(
@@ -97,37 +124,10 @@ Tasks = dict[Hashable, Callable[[], Any]]
 After = dict[Hashable, list[Hashable]]
 
 
-def _step(
-    emu: Any, name: str, latency_ms: int, work: Callable[[EngineHost], dict[Hashable, Any]]
-) -> tuple[Step, dict[Hashable, Any]]:
-    emu.clear_requests()
-    with EngineHost() as host:
-        host.configure(emulator_config(emu))
-        cpu = (host.cpu_seconds(), time.process_time(), emulator_cpu(emu))
-        started = time.perf_counter()
-        result = work(host)
-        seconds = time.perf_counter() - started
-        host_cpu, engine_cpu, emu_cpu = (
-            after - before
-            for after, before in zip((host.cpu_seconds(), time.process_time(), emulator_cpu(emu)), cpu, strict=True)
-        )
-        peak = host.peak_rss_kib()
-    log = emu.requests_log()
-    tokens = len(token_requests(log))
-    step = Step(
-        name, len(result), len(graph_requests(log)), tokens, seconds, latency_ms, peak, host_cpu, engine_cpu, emu_cpu
-    )
-    return step, result
-
-
 def emulator_cpu(emu: Any) -> float:
     """CPU the emulator process has used (0 when it runs in this process: its share is in the engine's then)."""
     pid = getattr(emu, "pid", None)
     return process_cpu_seconds(pid) if isinstance(pid, int) else 0.0
-
-
-def _is_check(name: Hashable) -> bool:
-    return isinstance(name, tuple) and str(name[0]).startswith("check")
 
 
 def _depends(scale: int, first: str, then: str) -> After:
@@ -135,56 +135,75 @@ def _depends(scale: int, first: str, then: str) -> After:
     return {(then, i): [(first, i)] for i in range(scale)}
 
 
+def emulator_environ(emu: Any) -> dict[str, str]:
+    """This process's environment without credentials, plus what ``bin/quickstart --env`` exports for ``emu``."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(CREDENTIAL_PREFIXES)}
+    environ.update(
+        ARM_TENANT_ID=emu.tenant_id,
+        ARM_CLIENT_ID=emu.client_id,
+        ARM_CLIENT_SECRET=emu.client_secret,
+        B2C_GRAPH_URL=emu.graph_url,
+        B2C_AUTHORITY_HOST=emu.authority_host,
+        B2C_CA_BUNDLE=str(emu.ca_bundle),
+    )
+    return environ
+
+
+def write_project(root: Path, scale: int) -> Path:
+    """A root program (no ``main``) whose provider host runs in this interpreter's environment."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "Pulumi.yaml").write_text(
+        f"name: b2c-bench\nruntime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: {sys.prefix}\n"
+    )
+    (root / "__main__.py").write_text(textwrap.dedent(PROGRAM.format(scale=scale)))
+    return root
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure_scale(emu: Any, *, scale: int, latency_ms: int) -> list[Step]:
-    from b2c_policy_keys.resources.keyset import KeySetProvider
-    from b2c_policy_keys.resources.secret_key import SecretKeyProvider
+    """``up --skip-preview``, ``refresh``, ``destroy --skip-preview`` of ``scale`` key sets and their keys."""
+    from b2c_policy_keys.testing.engine import Engine
 
-    keyset_provider, key_provider = KeySetProvider(), SecretKeyProvider()
-
-    def up(host: EngineHost) -> dict[Hashable, Any]:
-        created: dict[Hashable, Resource] = {}
-        checked: dict[Hashable, dict[str, Any]] = {}
-
-        def check_set(i: int) -> None:
-            checked[("set", i)] = host.check(keyset_provider, f"set{i}", {}, {"name": f"BenchScale{i:05d}"})
-
-        def check_key(i: int) -> None:
-            news = {"keyset_id": created[("set", i)].outputs["keyset_id"], "value": f"bench-scale-secret-{i}"}
-            checked[("key", i)] = host.check(key_provider, f"key{i}", {}, news)
-
-        def make(kind: str, type_: str, i: int) -> Resource:
-            res = created[(kind, i)] = host.create(type_, f"{kind}{i}", checked[(kind, i)])
-            return res
-
-        tasks: Tasks = {}
-        after: After = {}
-        for i in range(scale):
-            tasks[("check set", i)] = partial(check_set, i)
-            tasks[("set", i)] = partial(make, "set", KEYSET_TYPE, i)
-            tasks[("check key", i)] = partial(check_key, i)  # the key registers once its set's outputs are known
-            tasks[("key", i)] = partial(make, "key", KEY_TYPE, i)
-            after[("set", i)] = [("check set", i)]
-            after[("check key", i)] = [("set", i)]
-            after[("key", i)] = [("check key", i)]
-        results = run_graph(tasks, after, CONCURRENCY, serial=_is_check)
-        return {name: res for name, res in results.items() if isinstance(res, Resource)}
-
-    def refresh(host: EngineHost) -> dict[Hashable, Any]:
-        read = run_graph({k: partial(host.read, r) for k, r in state.items()}, {}, CONCURRENCY)
-        if any(r is None for r in read.values()):
-            raise RuntimeError("refresh found a resource gone that the bench had just created")
-        return read
-
-    def destroy(host: EngineHost) -> dict[Hashable, Any]:
-        return run_graph(
-            {k: partial(host.delete, r) for k, r in state.items()}, _depends(scale, "key", "set"), CONCURRENCY
-        )
-
-    up_step, state = _step(emu, "up", latency_ms, up)
-    refresh_step, state = _step(emu, "refresh", latency_ms, refresh)
-    destroy_step, _ = _step(emu, "destroy", latency_ms, destroy)
+    with tempfile.TemporaryDirectory(prefix="b2c-bench-") as folder:
+        engine = Engine(write_project(Path(folder) / "project", scale), "bench", environ=emulator_environ(emu))
+        commands: list[tuple[str, Callable[[], Any]]] = [
+            ("up", partial(engine.up, skip_preview=True)),
+            ("refresh", engine.refresh),
+            ("destroy", partial(engine.destroy, skip_preview=True)),
+        ]
+        steps = []
+        for name, command in commands:
+            emu.clear_requests()
+            before = (_children_cpu(), time.process_time(), emulator_cpu(emu))
+            started = time.perf_counter()
+            command()
+            seconds = time.perf_counter() - started
+            children, engine_cpu, emu_cpu = (
+                after - first
+                for after, first in zip((_children_cpu(), time.process_time(), emulator_cpu(emu)), before, strict=True)
+            )
+            log = emu.requests_log()
+            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            steps.append(
+                Step(
+                    name,
+                    2 * scale,
+                    len(graph_requests(log)),
+                    len(token_requests(log)),
+                    seconds,
+                    latency_ms,
+                    peak,
+                    children,
+                    engine_cpu,
+                    emu_cpu,
+                )
+            )
     bare = bare_floor(emu, scale)
-    return [replace(s, bare_seconds=bare[s.name]) for s in (up_step, refresh_step, destroy_step)]
+    return [replace(s, bare_seconds=bare[s.name]) for s in steps]
 
 
 def bare_floor(emu: Any, scale: int) -> dict[str, float]:

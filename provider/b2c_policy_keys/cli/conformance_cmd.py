@@ -18,7 +18,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from b2c_policy_keys.cli._target import add_target_arguments, read_emulator_line, settings_from
+from b2c_policy_keys.cli._target import RefuseSecretValue, add_target_arguments, read_emulator_line, settings_from
 from b2c_policy_keys.conformance.baseline import EMULATOR_RECORD, make_baseline
 from b2c_policy_keys.conformance.caller import Caller
 from b2c_policy_keys.conformance.diff import Difference, differences
@@ -50,8 +50,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--out", default="conformance-record.json", metavar="FILE", help="the record to write (default: %(default)s)"
     )
     parser.add_argument("--read-only-client-id", metavar="ID", help="an app with only TrustFrameworkKeySet.Read.All")
+    # A secret never as a flag value (shell history, `ps`): from a file or the environment, like --client-secret-file.
     parser.add_argument(
-        "--read-only-client-secret", metavar="SECRET", help=f"its client secret (prefer env {READ_ONLY_SECRET_ENV})"
+        "--read-only-client-secret-file",
+        metavar="FILE",
+        type=Path,
+        help=f"a file holding its client secret (or env {READ_ONLY_SECRET_ENV})",
+    )
+    parser.add_argument(
+        "--read-only-client-secret",
+        action=RefuseSecretValue,
+        const=f"set {READ_ONLY_SECRET_ENV}, or pass --read-only-client-secret-file FILE",
+        help=argparse.SUPPRESS,
     )
     add_target_arguments(parser)
     # `--emulator` alone starts a fresh emulator here; the shared flag takes a path, so its arity is widened.
@@ -90,7 +100,8 @@ def _read_only_settings(settings: Settings, client_id: str, secret: str) -> Sett
 @contextlib.contextmanager
 def _target(args: argparse.Namespace) -> Iterator[Target]:
     read_only_id = args.read_only_client_id
-    read_only_secret = args.read_only_client_secret or os.environ.get(READ_ONLY_SECRET_ENV)
+    secret_file: Path | None = args.read_only_client_secret_file
+    read_only_secret = secret_file.read_text().strip() if secret_file else os.environ.get(READ_ONLY_SECRET_ENV)
     with contextlib.ExitStack() as stack:
         if args.emulator == FRESH_EMULATOR:
             emulator = stack.enter_context(Emulator())
@@ -105,7 +116,7 @@ def _target(args: argparse.Namespace) -> Iterator[Target]:
         if bool(read_only_id) != bool(read_only_secret):
             raise ConfigurationError(
                 "a read-only app needs both --read-only-client-id and its secret "
-                f"(--read-only-client-secret or env {READ_ONLY_SECRET_ENV})"
+                f"(--read-only-client-secret-file or env {READ_ONLY_SECRET_ENV})"
             )
         read_only = None
         if read_only_id and read_only_secret:

@@ -11,6 +11,11 @@ from b2c_policy_keys.model import now_epoch
 
 
 def _window(text: str) -> int:
+    """A window with its unit: ``30`` alone is refused (days? hours?), though ``parse_window`` reads it as days."""
+    if text.strip().isdigit():
+        raise argparse.ArgumentTypeError(
+            f"{text.strip()[:20]!r} has no unit: write {text.strip()[:20]}d for days (or h, w, m, s)"
+        )
     try:
         return parse_window(text)
     except ValueError as error:
@@ -28,7 +33,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument(
-        "--within", metavar="WINDOW", default="30d", type=_window, help="window: 30d (default), 12h, 2w, ..."
+        "--within",
+        metavar="WINDOW",
+        default="30d",
+        type=_window,
+        help="window with its unit: 30d (default), 12h, 2w, 90m, 45s",
     )
     _target.add_output_and_target(parser, run, "print JSON for alert pipelines instead of a table")
 
@@ -44,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         _render.write_json(_render.findings_report(findings, checked=checked, window=window, now=now))
     elif findings:
-        _render.stdout_console().print(_render.findings_table(findings))
+        _render.stdout_console().print(_render.findings_text(findings), soft_wrap=True, end="")
     else:
         print(f"All {checked} key set(s) have a valid active key beyond the window.", file=sys.stdout)
     return EXIT_FINDINGS if findings else EXIT_OK

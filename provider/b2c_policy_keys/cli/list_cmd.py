@@ -25,5 +25,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         _render.write_json({"keysets": [_render.keyset_summary(ks, now) for ks in keysets]})
     else:
-        _render.stdout_console().print(_render.keysets_table(keysets, now))
+        console = _render.stdout_console()
+        _render.print_table(console, _render.keysets_table(keysets, now, console.width))
     return 0

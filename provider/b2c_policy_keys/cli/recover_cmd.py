@@ -110,7 +110,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--stack-export",
         metavar="FILE",
         action="append",
-        required=True,
         type=Path,
         help="the JSON of `pulumi stack export --file FILE`; repeat it for stacks that share key sets",
     )
@@ -133,6 +132,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_untracked(args: argparse.Namespace) -> int:
+    if not args.stack_export:
+        raise RecoveryError("--stack-export FILE is required: write FILE with `pulumi stack export --file FILE`")
     stack = StackKeys()
     for path in args.stack_export:
         read_stack_export(path, stack)

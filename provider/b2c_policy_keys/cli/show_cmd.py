@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 
 from b2c_policy_keys.cli import _render, _target
-from b2c_policy_keys.errors import B2CKeysError, NotFoundError
+from b2c_policy_keys.cli._errors import CliError
+from b2c_policy_keys.errors import NotFoundError
 from b2c_policy_keys.model import normalise_keyset_id, now_epoch
 
 
-class KeySetNotFound(B2CKeysError):
+class KeySetNotFound(CliError):
     """``show`` of a key set the tenant does not hold: the cause and the command that lists what exists."""
+
+    def __init__(self, keyset_id: str) -> None:
+        super().__init__(
+            "not found", f"no key set {keyset_id} in this tenant", "`b2c-keys list` shows the key sets it holds"
+        )
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,12 +36,11 @@ def run(args: argparse.Namespace) -> int:
         with _render.progress(f"Reading {keyset_id}…"):
             keyset = client.get_keyset(keyset_id)
     except NotFoundError:
-        raise KeySetNotFound(
-            f"no key set {keyset_id} in this tenant: `b2c-keys list` shows the key sets it holds"
-        ) from None
+        raise KeySetNotFound(keyset_id) from None
     now = now_epoch()
     if args.json:
         _render.write_json(_render.keyset_detail(keyset, now))
     else:
-        _render.stdout_console().print(_render.keys_table(keyset, now))
+        console = _render.stdout_console()
+        _render.print_table(console, _render.keys_table(keyset, now, console.width))
     return 0

@@ -207,7 +207,9 @@ class Probe:
             return True
         caller = self.target.read_only if step.read_only_app else self.target.main
         if caller is None:
-            self._not_done(step.name, "no read-only app given (--read-only-client-id/--read-only-client-secret)")
+            self._not_done(
+                step.name, "no read-only app given (--read-only-client-id with --read-only-client-secret-file)"
+            )
             return True
         self._caller = caller
         print(f"[{index + 1}/{total}] {step.name}", file=self.out, flush=True)

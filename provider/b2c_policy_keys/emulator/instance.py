@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -38,6 +39,50 @@ DEFAULT_SUBJECT = "repo:example/app:ref:refs/heads/main"
 #: How often the serving loop checks for shutdown: bounds how long ``stop()`` waits.
 POLL_INTERVAL_S = 0.05
 _STATE_FILE = "emulator.json"
+#: Held (``flock``, exclusive) by the one emulator serving a data directory; it holds that emulator's pid.
+LOCK_FILE = "emulator.lock"
+
+
+class DataDirectoryInUse(RuntimeError):
+    """Another emulator serves this data directory: two would corrupt each other's store and ``running.json``."""
+
+    def __init__(self, data_dir: Path, pid: str) -> None:
+        self.data_dir, self.pid = data_dir, pid
+        super().__init__(
+            f"the data directory {data_dir} is in use by another emulator (pid {pid or 'unknown'}): "
+            "stop that one, or use another data directory"
+        )
+
+
+def _lock_data_dir(data_dir: Path) -> int:
+    """An exclusive ``flock`` on the directory's lock file, or ``DataDirectoryInUse``; the lock dies with the
+    process, so a crashed emulator never leaves a directory locked (flock(2))."""
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = os.read(fd, 32).decode(errors="replace").strip()
+        os.close(fd)
+        raise DataDirectoryInUse(data_dir, pid) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def data_dir_in_use(data_dir: str | os.PathLike[str]) -> bool:
+    """Whether an emulator serves ``data_dir`` now (its lock is held), without disturbing it."""
+    try:
+        fd = os.open(Path(data_dir) / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the shared lock, if it was taken
+    return False
+
 
 _memory_keys_lock = threading.Lock()
 _memory_keys: list[SigningKey] = []
@@ -101,6 +146,7 @@ class Emulator:
         self._store: Store | None = None
         self._service: GraphService | None = None
         self._authority: Authority | None = None
+        self._lock_fd: int | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
@@ -118,6 +164,7 @@ class Emulator:
     def _start(self) -> None:
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = _lock_data_dir(self.data_dir)  # before anything in the directory is read or written
             self.tenant_id = self._settle_tenant(self.data_dir)
             keys_dir = self.data_dir / "keys"
             signing = SigningKey.load_or_create(keys_dir / "token-signing.pem")
@@ -197,6 +244,9 @@ class Emulator:
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
             self._temp_dir = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
 
     @property
     def running(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from b2c_policy_keys.errors import AuthenticationError, ConfigurationError, Thro
 from b2c_policy_keys.graph.http import MsalHttpClient, transport_error
 from b2c_policy_keys.graph.mapping import AUTHENTICATION_HINT, THROTTLED_HINT
 from b2c_policy_keys.graph.retry import RetryableAnswer, RetryableConnection, RetryPolicy
+from b2c_policy_keys.graph.scrub import scrub
 from b2c_policy_keys.graph.settings import CLOUDS, Settings
 
 if TYPE_CHECKING:
@@ -30,6 +32,10 @@ if TYPE_CHECKING:
 TRANSIENT_TOKEN_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 #: Refresh this long before expiry (msal itself treats tokens within 5 minutes of expiry as expired).
 REFRESH_MARGIN = 300.0
+#: The audience Entra ID expects of a federated assertion; GitHub's OIDC token request takes it as ``audience``
+#: (https://learn.microsoft.com/entra/workload-id/workload-identity-federation-create-trust , and
+#: https://docs.github.com/actions/security-for-github-actions/security-hardening-your-deployments/configuring-openid-connect-in-cloud-providers).
+FEDERATION_AUDIENCE = "api://AzureADTokenExchange"
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,74 @@ def _federated_assertion(path: str) -> Callable[[], str]:
     return read
 
 
+def _requested_assertion(url: str, request_token: str, http_client: Any) -> Callable[[], str]:
+    """GitHub Actions' ID token, requested afresh each time msal needs an assertion (it lives a few minutes).
+
+    The protocol: ``GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=...`` with ``Authorization: bearer
+    $ACTIONS_ID_TOKEN_REQUEST_TOKEN`` answers ``{"value": "<jwt>"}`` (GitHub's actions/toolkit ``core.getIDToken``,
+    packages/core/src/oidc-utils.ts). The request token is a credential: never in a message, never sent on a redirect.
+    """
+    separator = "&" if urllib.parse.urlsplit(url).query else "?"
+    target = f"{url}{separator}audience={urllib.parse.quote(FEDERATION_AUDIENCE, safe='')}"
+    host = urllib.parse.urlsplit(url).netloc
+    hint = (
+        "On GitHub Actions give the job `permissions: id-token: write`; elsewhere check b2c:oidcRequestUrl "
+        "(ARM_OIDC_REQUEST_URL) and b2c:oidcRequestToken (ARM_OIDC_REQUEST_TOKEN)."
+    )
+
+    def fetch() -> str:
+        try:
+            response = http_client.get(
+                target, headers={"Authorization": f"bearer {request_token}", "Accept": "application/json"}
+            )
+        except requests.RequestException as error:
+            raise AuthenticationError(
+                f"the OIDC token request to {host} failed ({type(error).__name__})", hint=hint
+            ) from None
+        if response.status_code != 200:
+            raise AuthenticationError(f"the OIDC token request to {host} answered {response.status_code}", hint=hint)
+        try:
+            value = response.json().get("value")
+        except (ValueError, AttributeError):
+            value = None
+        if not isinstance(value, str) or not value:
+            raise AuthenticationError(f'the OIDC token request to {host} answered without a "value"', hint=hint)
+        return value
+
+    return fetch
+
+
+class NoRedirectHttpClient:
+    """msal's ``http_client`` that never follows a redirect: the token request carries the client secret or an
+    assertion, and ``requests`` would re-POST it to whatever host a 307/308 names (issue 11, B17)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def _checked(self, url: str, response: requests.Response) -> requests.Response:
+        if response.is_redirect or 300 <= response.status_code < 400:
+            origin = urllib.parse.urlsplit(url).netloc
+            target = urllib.parse.urlsplit(response.headers.get("Location", "")).netloc or origin
+            raise AuthenticationError(
+                f"{origin} answered the token request with a redirect ({response.status_code}) to {target}; "
+                "credentials are never sent on to a redirect",
+                status=response.status_code,
+                hint="Set b2c:authorityHost (B2C_AUTHORITY_HOST) to the host that answers token requests itself.",
+            )
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        kwargs["allow_redirects"] = False
+        return self._checked(url, self._inner.get(url, **kwargs))
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        kwargs["allow_redirects"] = False
+        return self._checked(url, self._inner.post(url, **kwargs))
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 class TokenSource:
     """Bearer tokens for one ``Settings``; thread-safe, single-flight."""
 
@@ -108,7 +182,7 @@ class TokenSource:
         self._settings = settings
         self._clock = clock
         self._policy = policy or RetryPolicy(settings.retry_timeout)
-        self._http_client = http_client
+        self._http_client = NoRedirectHttpClient(http_client)
         self._lock = threading.Lock()
         self._token = _Token()
         self._app: Any = None
@@ -151,8 +225,12 @@ class TokenSource:
         elif s.credential_kind == "certificate":
             # The resolver guarantees a path for this kind.
             credential = load_certificate_credential(s.client_certificate_path or "", s.client_certificate_password)
+        elif s.oidc_token_file_path:
+            credential = {"client_assertion": _federated_assertion(s.oidc_token_file_path)}
         else:
-            credential = {"client_assertion": _federated_assertion(s.oidc_token_file_path or "")}
+            # The resolver guarantees the URL and the request token when there is no token file.
+            assertion = _requested_assertion(s.oidc_request_url or "", s.oidc_request_token or "", self._http_client)
+            credential = {"client_assertion": assertion}
         try:
             self._app = msal.ConfidentialClientApplication(
                 s.client_id,
@@ -208,6 +286,10 @@ class TokenSource:
         margin = min(REFRESH_MARGIN, lifetime / 2)
         return _Token(str(result["access_token"]), started + lifetime - margin)
 
+    def _settings_secrets(self) -> tuple[str, ...]:
+        s = self._settings
+        return tuple(v for v in (s.client_secret, s.client_certificate_password, s.oidc_request_token) if v)
+
     def _refused(self, result: dict[str, Any]) -> Exception:
         """The token endpoint said no: keep its AADSTS code and description, never the credential."""
         description = str(result.get("error_description") or result.get("error") or "no token was issued")
@@ -217,9 +299,7 @@ class TokenSource:
             head, _, rest = first_line.partition(":")
             code, first_line = head.strip(), rest.strip()
         first_line = first_line.split(" Trace ID:")[0]
-        for secret in (self._settings.client_secret, self._settings.client_certificate_password):
-            if secret:
-                first_line = first_line.replace(secret, "***")
+        first_line = scrub(first_line, self._settings_secrets())
         if result.get("error") in TRANSIENT_TOKEN_ERRORS:
             busy = ThrottledError(
                 f"the token endpoint is busy or failing: {first_line[:300]}",

@@ -20,6 +20,7 @@ from b2c_policy_keys.errors import (
     PermissionDeniedError,
     ThrottledError,
 )
+from b2c_policy_keys.graph.scrub import scrub
 
 #: B2C codes meaning "slow down" or "transient, try again": retried like 429/503/504.
 RETRYABLE_CODES = frozenset({"AADB2C95043", "AADB2C90229", "AADB2C90063", "AADB2C95053"})
@@ -84,10 +85,7 @@ def exception_class(status: int | None, code: str | None) -> type[GraphError]:
 
 
 def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
+    return scrub(text, secrets)  # every spelling, not only the exact value (issue 11, B11)
 
 
 def _shorten(text: str, limit: int = 300) -> str:

@@ -1,4 +1,11 @@
-"""Plumbing every B2C dynamic provider shares: credentials, check failures, unknowns, dates, outputs, fingerprints.
+"""Plumbing every B2C dynamic provider shares: credentials, check failures, unknowns, dates, outputs, fingerprints,
+and adding a key exactly once.
+
+Adding a key never adopts what it cannot prove it made (issue 11). The set is read under its lock just before the
+write; after a lost or unreadable answer only keys new since that read are candidates, and a candidate is adopted
+only with proof: a certificate's thumbprint (the same material), or a 2xx answer with exactly one new key of the
+requested shape. Secrets and generated keys echo nothing of themselves, so a lost answer with a new key fails and
+names the candidates and the ``b2c-keys`` commands; with none (and the connection closed) the add is sent again.
 
 Why a base class: the engine pickles the provider instance into state and unpickles it in the provider host. The
 instance must therefore carry nothing (``__getstate__`` returns ``{}``); credentials come from ``configure()`` (the
@@ -10,9 +17,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
@@ -23,7 +31,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from b2c_policy_keys import model
-from b2c_policy_keys.errors import GraphError, NotFoundError, OutcomeUnknownError
+from b2c_policy_keys.errors import B2CKeysError, GraphError, NotFoundError, OutcomeUnknownError, UncertainKeyError
 
 if TYPE_CHECKING:
     from b2c_policy_keys.graph import GraphClient
@@ -225,6 +233,24 @@ def fingerprint(salt: str, value: str) -> str:
 
 
 # --- adding a key exactly once ---------------------------------------------------------------------------
+#
+# What counts as proof that a key in the set is the one this very request added (issue 11):
+# - Every add first reads the set, holding the per-set lock (``snapshot``): only keys that were not there just
+#   before the write, and that this process did not add itself, can be the one it made ("new kids").
+# - Certificates and PFX: a key carrying the certificate's thumbprint (``x5t``) holds the same material, which is
+#   proof enough: after a lost answer the new key with that thumbprint is adopted, and an enabled key with it that
+#   this process did not add (a run killed mid-upload) is adopted instead of uploading a duplicate.
+# - Secrets and generated keys echo nothing of their content, and another stack may write into the same set between
+#   the read and the write, so a new key after a lost answer is never proof: the create fails and names the
+#   candidate kids and the commands that resolve it. Two facts are proof: the service answered 2xx (its body was
+#   unreadable) and exactly one new key of the requested shape appeared; or, for a connection the service closed
+#   (it is done with the request), no new key of that shape appeared, so the request made none and adding again is
+#   safe.
+# - "Same use and dates" alone proves nothing: the key being rotated, or another stack's, has them too.
+
+#: The commands that find and retire a key a lost request may have added (``b2c-keys``, see the README).
+UNTRACKED_COMMAND = "b2c-keys untracked"
+DISABLE_COMMAND = "b2c-keys disable"
 
 
 def remember_created(keyset_id: str, kid: str) -> None:
@@ -244,90 +270,153 @@ def keyset_writes(client: GraphClient, keyset_id: str) -> Iterator[None]:
         yield
 
 
-def adoptable_key(keyset: model.KeySet, *, use: str, nbf: int | None, exp: int | None) -> model.Key | None:
-    """The key a lost add created: same use and dates, and not one this process already knows it created.
-
-    Call it holding ``keyset_writes``; ``add_key_once`` does the whole dance.
-    """
-    known = created_kids(keyset.id)
-    matches = same_use_and_dates(use=use, nbf=nbf, exp=exp)
-    return next((k for k in keyset.keys if k.kid not in known and matches(k)), None)
-
-
 def same_use_and_dates(*, use: str, nbf: int | None, exp: int | None) -> Callable[[model.Key], bool]:
-    """The usual test for "the key my lost request created": same use, not-before and expiry."""
+    """The shape of the key a request asked for: same use, not-before and expiry (a filter, never a proof)."""
     return lambda key: key.use == use and key.nbf == nbf and key.exp == exp
 
 
 def add_key_once(
-    client: GraphClient, keyset_id: str, add: Callable[[], model.Key], matches: Callable[[model.Key], bool]
+    client: GraphClient,
+    keyset_id: str,
+    add: Callable[[], model.Key],
+    shape: Callable[[model.Key], bool],
+    *,
+    same_material: Callable[[model.Key], bool] | None = None,
 ) -> model.Key:
-    """Run one key-adding POST (upload, generate) so that the key set never gets a duplicate key.
+    """Run one key-adding POST (upload, generate) so that the set never gets a duplicate nor another's key.
 
-    Normally exactly one request. When its answer is lost (``OutcomeUnknownError``) the POST may have worked: holding
-    the key set's lock, read the set and adopt the key that ``matches`` and that this process did not already create;
-    only when none appeared, add again. The lock is held throughout, so no other write of this process interleaves
-    and every kid this process created is remembered before the next write starts.
+    Two requests: a read of the set, then the POST, both holding the per-set lock (so no write of this process
+    interleaves). ``shape`` tells the keys the request could have made (use, dates, type); ``same_material``, for
+    certificates and PFX, tells a key holding the very same material (the thumbprint). See the proof rules above.
     """
     with client.keyset_lock(keyset_id):
-        try:
-            key = add()
-        except NotFoundError as exc:
-            raise NotFoundError(
-                f"keyset_id: the key set {keyset_id} does not exist",
-                status=exc.status,
-                code=exc.code,
-                request_id=exc.request_id,
-                client_request_id=exc.client_request_id,
-                hint="Declare it with a KeySet and pass its keyset_id, or correct keyset_id.",
-            ) from None
-        except OutcomeUnknownError as lost:
+        before = _snapshot(client, keyset_id)
+        if same_material is not None:
             known = created_kids(keyset_id)
-            found = find_lost_key(client, keyset_id, lost, lambda k: k.kid not in known and matches(k))
-            key = found if found is not None else add()
-        except GraphError as unreadable:
-            # A success whose body could not be read (a proxy or gateway mangled it): the key was added, so adopt
-            # it rather than let the next `up` add a second one. Never add again here: the service said yes.
-            if unreadable.status is None or not 200 <= unreadable.status < 300:
-                raise
-            known = created_kids(keyset_id)
-            key_set = client.get_keyset(keyset_id)
-            found = next((k for k in key_set.keys if k.kid not in known and matches(k)), None)
-            if found is None:
-                raise
-            key = found
+            present = next((k for k in before.keys if k.enabled and k.kid not in known and same_material(k)), None)
+            if present is not None:  # a run killed mid-upload left it: the same material, so no second copy
+                remember_created(keyset_id, present.kid)
+                return present
+        old = {k.kid for k in before.keys}
+        key = _add_proven(client, keyset_id, add, shape, same_material, old)
         remember_created(keyset_id, key.kid)
         return key
+
+
+def _snapshot(client: GraphClient, keyset_id: str) -> model.KeySet:
+    try:
+        return client.get_keyset(keyset_id)
+    except NotFoundError as exc:
+        raise NotFoundError(
+            f"keyset_id: the key set {keyset_id} does not exist",
+            status=exc.status,
+            code=exc.code,
+            request_id=exc.request_id,
+            client_request_id=exc.client_request_id,
+            hint="Declare it with a KeySet and pass its keyset_id, or correct keyset_id.",
+        ) from None
+
+
+def _add_proven(
+    client: GraphClient,
+    keyset_id: str,
+    add: Callable[[], model.Key],
+    shape: Callable[[model.Key], bool],
+    same_material: Callable[[model.Key], bool] | None,
+    old: set[str],
+) -> model.Key:
+    """The POST, and after a lost or unreadable answer the key it provably made (or a clear refusal)."""
+
+    def new(key: model.Key) -> bool:
+        return key.kid not in old and key.kid not in created_kids(keyset_id) and shape(key)
+
+    def proven(key: model.Key) -> bool:
+        return same_material is not None and same_material(key)
+
+    for attempt in (1, 2):
+        try:
+            return add()
+        except OutcomeUnknownError as lost:
+            candidates = lost_key_candidates(client, keyset_id, lost, new, proven if same_material else None)
+            if any(proven(k) for k in candidates):
+                return next(k for k in candidates if proven(k))
+            if candidates:
+                raise UncertainKeyError(uncertain_message(keyset_id, str(lost), candidates)) from None
+            if attempt == 2:
+                raise
+            # The service closed the connection and no new key of this shape exists: nothing was made, add again.
+        except GraphError as unreadable:
+            # A success whose body could not be read (a proxy mangled it): the service made exactly one key.
+            if unreadable.status is None or not 200 <= unreadable.status < 300:
+                raise
+            try:
+                candidates = [k for k in client.get_keyset(keyset_id).keys if new(k)]
+            except B2CKeysError as unread:
+                cause = f"{unreadable} Reading the set to find the key failed too: {unread}"
+                raise UncertainKeyError(uncertain_message(keyset_id, cause, [])) from None
+            if any(proven(k) for k in candidates) or len(candidates) == 1:
+                return next((k for k in candidates if proven(k)), candidates[0])
+            raise UncertainKeyError(uncertain_message(keyset_id, str(unreadable), candidates)) from None
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 #: Pauses between reads while a timed-out add may still be running in the service.
 _LOST_ADD_POLL_S = (0.2, 0.4, 0.8, 1.6)
 
 
-def find_lost_key(
-    client: GraphClient, keyset_id: str, lost: OutcomeUnknownError, find: Callable[[model.Key], bool]
-) -> model.Key | None:
-    """The key a POST whose answer was lost created, or None when it provably made none (so adding again is safe).
+def lost_key_candidates(
+    client: GraphClient,
+    keyset_id: str,
+    lost: OutcomeUnknownError,
+    new: Callable[[model.Key], bool],
+    proof: Callable[[model.Key], bool] | None,
+) -> list[model.Key]:
+    """The new keys a POST whose answer was lost may have made; empty when it provably made none.
 
-    A connection the service closed means it is done with the request: one read tells. A timed-out request may still
-    be running, so a read made at once would miss its key and a second add would duplicate it: keep reading for as
-    long again as an answer may take (``b2c:requestTimeout``); if the key still has not appeared, fail rather than
-    risk a duplicate. Call it holding the key set's lock.
+    A connection the service closed means it is done with the request: one read tells. A timed-out request may
+    still be running, so keep reading for as long again as an answer may take (``b2c:requestTimeout``), until a key
+    that ``proof`` accepts (or, without one, any new key) appears; if none has, fail rather than risk a duplicate.
+    A read that fails here fails the create with the same advice: the key may exist. Call it holding the set's lock.
     """
     deadline = time.monotonic() + (client.settings.request_timeout if lost.timed_out else 0.0)
     pauses = iter(_LOST_ADD_POLL_S)
+    wanted = proof or new
     while True:
-        found = next((k for k in client.get_keyset(keyset_id).keys if find(k)), None)
+        try:
+            keys = client.get_keyset(keyset_id).keys
+        except B2CKeysError as unread:
+            cause = f"{lost} Reading the set to learn whether it did failed too: {unread}"
+            raise UncertainKeyError(uncertain_message(keyset_id, cause, [])) from None
+        candidates = [k for k in keys if new(k)]
         remaining = deadline - time.monotonic()
-        if found is not None or remaining <= 0:
+        if any(wanted(k) for k in candidates) or remaining <= 0:
             break
         time.sleep(min(next(pauses, _LOST_ADD_POLL_S[-1]), remaining))
-    if found is None and lost.timed_out:
-        raise OutcomeUnknownError(
+    if not candidates and lost.timed_out:
+        raise UncertainKeyError(
             f"{lost} The key did not appear in {keyset_id} within {client.settings.request_timeout:g} s, so it was "
-            "not added again (that could duplicate it). Run `pulumi refresh`, then `pulumi up` to add it."
-        ) from None
-    return found
+            f"not added again (that could duplicate it). It may still land: {_resolution(keyset_id)}"
+        )
+    return candidates
+
+
+def uncertain_message(keyset_id: str, cause: str, candidates: Iterable[model.Key]) -> str:
+    """Why a create stopped after a lost answer, the kids that may be its key, and the commands that resolve it."""
+    kids = [k.kid for k in candidates]
+    found = (
+        f"The set holds {len(kids)} new key(s) that this request may have added, or another stack: {', '.join(kids)}. "
+        if kids
+        else "The key may have been added. "
+    )
+    return f"{cause} Nothing proves which key this request made, so none was adopted. {found}{_resolution(keyset_id)}"
+
+
+def _resolution(keyset_id: str) -> str:
+    return (
+        f"Run `{UNTRACKED_COMMAND}` to list the keys of {keyset_id} no stack tracks, retire each with "
+        f"`{DISABLE_COMMAND} {keyset_id} <kid>`, then run `pulumi up` again (a refresh does not help: the state does "
+        "not know the key)."
+    )
 
 
 def without_none(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -439,10 +528,24 @@ class KeyProvider(B2CProvider):
         return carried
 
     def finish_create(self, client: GraphClient, keyset_id: str, key: model.Key, props: Mapping[str, Any]) -> model.Key:
-        """Disable a key declared ``enabled=False`` right after it was added (one more request, only then)."""
-        if as_bool(props.get("enabled"), True):
+        """Disable a key declared ``enabled=False`` right after it was added (one more request, only then).
+
+        The key exists once the add succeeded, so a failing PATCH must not fail the create: the engine would record
+        nothing and the key would stay enabled and untracked. The create returns the key with its real status
+        instead (the next ``up`` shows and makes the ``enabled`` update) and warns on stderr, which reaches the user.
+        """
+        if as_bool(props.get("enabled"), True) or key.status == "disabled":
             return key
-        client.set_key_status(keyset_id, key.kid, "disabled")
+        try:
+            client.set_key_status(keyset_id, key.kid, "disabled")
+        except B2CKeysError as failed:
+            print(
+                f"warning: {keyset_id}/{key.kid} was added but could not be disabled ({failed}); it is recorded as "
+                "enabled and the next `pulumi up` disables it.",
+                file=sys.stderr,
+                flush=True,
+            )
+            return key
         return replace(key, status="disabled")
 
 

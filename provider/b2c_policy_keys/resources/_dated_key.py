@@ -72,8 +72,14 @@ def check_dates(
     if nbf is not None and exp is not None and nbf >= exp:
         failures.append(c.failure("not_before", "must be earlier than expires_at"))
     # An expiry already in state may pass; only a new one must lie in the future (else every later `up` fails).
+    # A rotation is checked again with no olds (the engine's second Check), so its new key needs a new expiry.
     if exp is not None and exp <= model.now_epoch() and exp != c.as_epoch(olds.get("expires_at")):
-        failures.append(c.failure("expires_at", "must be in the future"))
+        failures.append(
+            c.failure(
+                "expires_at",
+                "must be in the future; a rotation adds a new key, which needs a new expiry: set a later expires_at",
+            )
+        )
     # Dates are stored normalised (epoch seconds) so spelling, timezone and int/float never show as a diff.
     for prop, seconds in (("not_before", nbf), ("expires_at", exp)):
         if seconds is not None:

@@ -128,8 +128,12 @@ class CertificateBackedProvider(c.KeyProvider):
         keyset_id = model.normalise_keyset_id(c.plain(props["keyset_id"]))
         facts = certificates.certificate_facts(self._certificate(props))
         try:
-            # A lost answer is reconciled by the certificate itself: the key carrying its thumbprint.
-            key = c.add_key_once(client, keyset_id, lambda: self._upload(client, keyset_id, props), _carrying(facts))
+            # The thumbprint proves the material: a lost answer, or a run killed mid-upload, is settled by the key
+            # carrying it (adopted), never by uploading the certificate a second time.
+            carrying = _carrying(facts)
+            key = c.add_key_once(
+                client, keyset_id, lambda: self._upload(client, keyset_id, props), carrying, same_material=carrying
+            )
         except GraphError as error:
             if is_family_refusal(error):
                 kind = {"kty": CERTIFICATE_KTY, "use": CERTIFICATE_USE}

@@ -77,13 +77,14 @@ class GeneratedKeyProvider(DatedKeyProvider):
         kty = model.normalise_kty(c.plain(props.get("kty", "RSA")))
         use = c.plain(props.get("use", "sig"))
         nbf, exp = requested_dates(props)
-        same_dates = c.same_use_and_dates(use=use, nbf=nbf, exp=exp)
+        same_shape = c.same_use_and_dates(use=use, nbf=nbf, exp=exp)
 
         def generate() -> model.Key:
             return client.generate_key(keyset_id, use=use, kty=kty, nbf=nbf, exp=exp)
 
         try:
-            key = c.add_key_once(client, keyset_id, generate, lambda k: k.kty == kty and same_dates(k))
+            # A generated key echoes nothing of itself: a lost answer is proven only by the rules of add_key_once.
+            key = c.add_key_once(client, keyset_id, generate, lambda k: k.kty == kty and same_shape(k))
         except GraphError as error:
             if is_family_refusal(error):
                 raise family_error(client, keyset_id, kty=kty, use=use, error=error) from None

@@ -25,6 +25,9 @@ from b2c_policy_keys.resources import _common as c
 if TYPE_CHECKING:
     from b2c_policy_keys.graph import GraphClient
 
+#: The service's code for a duplicate key set create.
+ALREADY_EXISTS_CODE = "AADB2C95028"
+
 _ADOPT_HINT = (
     "If another KeySet of this stack manages it (you renamed the resource or changed the name's case), keep one "
     'resource and rename with `opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name="<old resource name>")])`. '
@@ -63,6 +66,21 @@ class KeySetArgs:
     purge_backup_on_delete: pulumi.Input[bool] = False
 
 
+def _exists(client: GraphClient, name: str) -> bool:
+    try:
+        client.get_keyset(name)
+    except NotFoundError:
+        return False
+    return True
+
+
+def _already_exists(name: str, exc: AlreadyExistsError | None) -> AlreadyExistsError:
+    """The refusal, from the service's answer or from the read before the POST (then with the service's code)."""
+    if exc is None:
+        return AlreadyExistsError(f"The key set {name} already exists.", code=ALREADY_EXISTS_CODE, hint=_ADOPT_HINT)
+    return AlreadyExistsError(f"The key set {name} already exists.", status=exc.status, code=exc.code, hint=_ADOPT_HINT)
+
+
 class KeySetProvider(c.B2CProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[pulumi.dynamic.CheckFailure] = []
@@ -89,17 +107,20 @@ class KeySetProvider(c.B2CProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         client = self.client()
         name = model.normalise_keyset_id(c.plain(props["name"]))
-        try:
+        adopt = c.as_bool(props.get("adopt_existing"), False)
+        with client.keyset_lock(name):
+            # Without adopt_existing, read first: a set absent just before the POST (under the lock) and empty after
+            # a lost answer is provably this request's; without the read nothing could tell it from another's.
+            if not adopt and _exists(client, name):
+                raise _already_exists(name, None)
             try:
                 keyset = client.create_keyset(name)
-            except OutcomeUnknownError:
-                keyset = self._after_lost_create(client, name)
-        except AlreadyExistsError as exc:
-            if not c.as_bool(props.get("adopt_existing"), False):
-                raise AlreadyExistsError(
-                    f"The key set {name} already exists.", status=exc.status, code=exc.code, hint=_ADOPT_HINT
-                ) from None
-            keyset = client.get_keyset(name)
+            except OutcomeUnknownError as lost:
+                keyset = self._after_lost_create(client, name, lost, adopt)
+            except AlreadyExistsError as exc:
+                if not adopt:
+                    raise _already_exists(name, exc) from None
+                keyset = client.get_keyset(name)
         return CreateResult(keyset.id, self._created(keyset, props))
 
     def _created(self, keyset: model.KeySet, props: dict[str, Any]) -> dict[str, Any]:
@@ -112,16 +133,24 @@ class KeySetProvider(c.B2CProvider):
         return outs
 
     @staticmethod
-    def _after_lost_create(client: GraphClient, name: str) -> model.KeySet:
-        """The POST may have created the set. Ids are unique, so asking again is safe: a set that now exists and holds
-        no key is the one the lost POST made (adopt it); one holding keys was there before (AlreadyExistsError)."""
+    def _after_lost_create(client: GraphClient, name: str, lost: OutcomeUnknownError, adopt: bool) -> model.KeySet:
+        """The POST may have created the set. Ids are unique, so asking again is safe. When it now exists: with
+        ``adopt_existing`` it is adopted anyway; without, it was absent just before (read under the lock), so an
+        empty set is the one the lost POST made, and one holding keys was written by someone else since."""
         try:
             return client.create_keyset(name)
-        except AlreadyExistsError:
+        except AlreadyExistsError as exc:
             keyset = client.get_keyset(name)
-            if keyset.keys:
-                raise
-            return keyset
+            if adopt or not keyset.keys:
+                return keyset
+            raise AlreadyExistsError(
+                f"The key set {name} did not exist just before this create, whose answer was lost ({lost}), and now "
+                f"holds {len(keyset.keys)} key(s) this request cannot have made: another stack or admin created it "
+                f"meanwhile, so it was not adopted. See who owns it with `b2c-keys show {name}`; set "
+                "adopt_existing=True only if this stack should manage it.",
+                status=exc.status,
+                code=exc.code,
+            ) from None
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         try:

@@ -4,7 +4,7 @@ Not a test: prints a table. Runs the emulator as users do (``b2c-keys emulator``
 fresh data directory), drives it from keep-alive HTTPS connections on a few client threads for a bounded time,
 and reads the emulator's resident memory from /proc.
 
-    .venv/bin/python benchmarks/emulator_throughput.py [--seconds 5] [--threads 4] [--keysets 10000]
+    python -m b2c_policy_keys.bench.emulator_throughput [--seconds 5] [--threads 4] [--keysets 10000]
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Starts the emulator in its own process (so it does not share this process's GIL)
 alternates rounds of ``GraphClient.get_keyset`` and of a bare ``requests.Session.get`` of the same URL with the same
 token and CA (plus ``.json()``), and prints per-call medians and their ratio. Goal: ratio at most 1.10.
 
-    .venv/bin/python benchmarks/client_overhead.py [--calls 100] [--rounds 31]
+    python -m b2c_policy_keys.bench.client_overhead [--calls 100] [--rounds 31]
 """
 
 from __future__ import annotations
@@ -100,8 +100,8 @@ def main() -> None:
         walls, cpus = [t[0] * 1000 for t in times], [t[1] * 1000 for t in times]
         figures[name] = (min(walls), statistics.median(walls), statistics.median(cpus))
         print(f"{name:<28}{figures[name][0]:>14.3f}{figures[name][1]:>16.3f}{figures[name][2]:>15.3f}")
-    bare, client_figures = figures.values()
-    columns = list(zip(client_figures, bare, (14, 16, 15), strict=True))
+    bare_figures, client_figures = figures.values()
+    columns = list(zip(client_figures, bare_figures, (14, 16, 15), strict=True))
     print(f"{'overhead':<28}" + "".join(f"{c - b:>{w}.3f}" for c, b, w in columns))
     print(f"{'ratio (goal <= 1.10)':<28}" + "".join(f"{c / b:>{w}.3f}" for c, b, w in columns))
     print(f"cpus: {os.cpu_count()}, load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
