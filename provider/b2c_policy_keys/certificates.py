@@ -49,7 +49,7 @@ class Pkcs12CostError(ValueError):
 
 #: The most iterations one key derivation of a PFX may ask for, and all of them together. Export tools use 2048
 #: (OpenSSL, Windows) to 10,000; OWASP's PBKDF2 advice is 600,000. Above this an open costs seconds to hours
-#: (issue 11 B13), so such a file is refused before it is opened; the decision is recorded in the README.
+#: (issue 11 B13), so such a file is refused before it is opened; the decision is in docs/resources.md.
 MAX_PKCS12_ITERATIONS = 1_000_000
 MAX_PKCS12_TOTAL_ITERATIONS = 2 * MAX_PKCS12_ITERATIONS
 

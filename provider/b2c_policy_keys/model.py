@@ -18,7 +18,7 @@ KEYSET_PREFIX = "B2C_1A_"
 BACKUP_SUFFIX = ".bak"
 
 #: Portal names are letters, digits, ``_`` and ``-``. The service's own limit is undocumented; 128 characters
-#: (prefix included) is the decision recorded in the README.
+#: (prefix included) is the decision recorded in docs/resources.md (KeySet).
 KEYSET_NAME_RULE = "letters, digits, '_' and '-' only"
 KEYSET_ID_MAX_LENGTH = 128
 _KEYSET_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -299,6 +299,9 @@ def test_program_block(block: Block, b2c_engine: EngineFactory, b2c_emulator: B2
     dynamic = [r for r in engine.checkpoint.live() if "dynamic" in r.type]
     assert all(r.id for r in dynamic), block.where
     assert dynamic or "get_" in block.text, f"{block.where} declares nothing"
+    exported = re.findall(r"pulumi\.export\(\s*\"(\w+)\"", block.text)
+    missing = [name for name in exported if engine.checkpoint.outputs.get(name) in (None, "")]
+    assert not missing, f"{block.where}: stack outputs without a value: {missing}"
     for secret in PROGRAM_CONFIG.values():
         assert secret not in result.text
 

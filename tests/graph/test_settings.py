@@ -222,7 +222,7 @@ def test_plain_http_is_refused() -> None:
 
 
 def test_every_config_key_has_an_environment_fallback_documented() -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    readme = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
     section = readme.split("<!-- section: configuration -->")[1].split("<!-- /section: configuration -->")[0]
     for key, names in ENV_FALLBACKS.items():
         assert f"`{key}`" in section, key
