@@ -28,7 +28,7 @@ from b2c_policy_keys.declaration import parse_declaration
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.testing.fixtures import B2CEmulator, EngineFactory
 from b2c_policy_keys.testing.host import graph_client
-from docs.doc_blocks import KINDS, Block, Line, PulumiCli, all_blocks, command_lines, commands, program_of
+from docs.doc_blocks import KINDS, ROOT, Block, Line, PulumiCli, all_blocks, command_lines, commands, program_of
 from docs.tenant import B2C_KEYS, CREDENTIAL_PREFIXES, DocsTenant, clean_environ, docs_tenant, running_emulator
 from key_kinds.material import PFX_PASSWORD, Material
 from support.pki import pfx, self_signed, shared_rsa_key
@@ -254,7 +254,12 @@ def run_script(block: Block, lines: list[Line], tenant: DocsTenant, cwd: Path) -
 # --- Python -----------------------------------------------------------------------------------------------------
 
 #: The stack config the docs' programs read (``pulumi config set --secret app:...``).
-PROGRAM_CONFIG = {"app:facebookSecret": "docs-program-facebook-secret-5d2c", "app:pfxPassword": PFX_PASSWORD}
+PROGRAM_CONFIG = {
+    "app:facebookSecret": "docs-program-facebook-secret-5d2c",
+    "app:pfxPassword": PFX_PASSWORD,
+    # The repo's declaration (stacks/keysets.yaml) reads the Facebook secret from the project's own namespace.
+    "facebookSecret": "docs-declared-facebook-secret-7e1a",
+}
 
 
 def write_program_files(root: Path) -> None:
@@ -265,6 +270,8 @@ def write_program_files(root: Path) -> None:
     material = Material(self_signed(key, subject="docs", **valid), key)
     (root / "saml.cer").write_bytes(material.der)
     (root / "client.pfx").write_bytes(base64.b64decode(material.pfx()))
+    (root / "stacks").mkdir(exist_ok=True)  # the declaration a declaration-driven program reads: this repo's
+    (root / "stacks" / "keysets.yaml").write_text((ROOT / "stacks" / "keysets.yaml").read_text())
 
 
 def seed_lookups(source: str, emulator: Emulator) -> None:
@@ -309,8 +316,10 @@ def test_program_block(block: Block, b2c_engine: EngineFactory, b2c_emulator: B2
 @pytest.mark.parametrize("block", of_kind("pytest"), ids=where)
 def test_pytest_block(block: Block, tmp_path: Path) -> None:
     """A test file of a user's repo passes under ``pytest -p b2c_policy_keys.testing``, beside the README's complete
-    program (the first ``program`` block) in a project of its own."""
-    root = program_project(tmp_path / "infra", of_kind("program")[0].text)
+    program of resources in a project of its own."""
+    # The README's complete program of resources (the declaration-driven one before it needs a stack's declaration).
+    complete = next(b for b in of_kind("program") if "load_checked_declaration" not in b.text)
+    root = program_project(tmp_path / "infra", complete.text)
     (root / "Pulumi.dev.yaml").write_text("config: {}\n")
     (root / "tests").mkdir()
     (root / "tests" / "test_program.py").write_text(block.text)
