@@ -1,19 +1,10 @@
-"""A program-level stand-in for the Pulumi engine: whole ``up``/``preview``/``refresh``/``destroy`` runs of a stack.
+"""Test-only glue between the stateful and rotation tests and the one engine stand-in, ``b2c_policy_keys.testing``.
 
-``support.host.ProviderHost.up`` drives one resource and creates a replacement with the first Check's inputs, then
-deletes the old one at once. The real engine does neither, and the rotation safety of issue 11 depends on exactly
-that, so this follows Pulumi v3.259.0 (see /work/shared/reference/pulumi-engine-semantics.md):
-
-- ``up`` runs a preview in a host process of its own first, then the update in a second host
-  (``pkg/backend/apply.go`` ``PreviewThenPromptThenExecute``).
-- Per resource: Check(olds = old inputs) then Diff; a replace runs a **second Check with olds = {}** and creates the
-  replacement with those inputs (``pkg/resource/deploy/step_generator.go`` ``continueStepsFromDiff``).
-- The deletes of replaced and removed resources run after every create and update, in reverse order; when a step
-  failed they are skipped and the condemned resources stay in state, deleted by the next successful ``up``
-  (``performPostSteps`` -> ``GenerateDeletes`` -> ``ScheduleDeletes``). The first failure stops the run (no
-  ``--continue-on-error``).
-- ``refresh``: Read per resource; an empty id removes it from state (``pkg/resource/deploy/step.go``
-  ``RefreshStep.Apply``). ``destroy``: Delete per resource in reverse order.
+The engine (``testing.engine.Engine``: preview in a host of its own, Check then Diff, the second Check with
+olds = {} on a replace, deferred deletes skipped after a failure, refresh = Read then Diff, destroy in reverse
+dependency order) does every step. This module only turns a test's declarations into the engine's in-process
+registrations (``Engine.program``: a language host per command would make the state machine far too slow), keeps
+one checkpoint per stack, and holds the test clock.
 """
 
 from __future__ import annotations
@@ -21,19 +12,32 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import grpc
 from pulumi.dynamic import ResourceProvider
 
-from b2c_policy_keys.bench.protocol import CREDENTIAL_ENV_PREFIXES
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.model import TEST_CLOCK_ENV
-from support.host import SECRET_CONFIG_KEYS, ProviderError, ProviderHost, State, emulator_config, type_token, urn
+from b2c_policy_keys.testing.checkpoint import DEFAULT_PROVIDER_URN_TYPE, Checkpoint, ResourceState
+from b2c_policy_keys.testing.engine import DeploymentFailed, Result
+from b2c_policy_keys.testing.engine import Engine as StackEngine
+from b2c_policy_keys.testing.monitor import Registration, new_urn
+from b2c_policy_keys.testing.protocol import (
+    CREDENTIAL_ENV_PREFIXES,
+    SECRET_CONFIG_KEYS,
+    emulator_config,
+    pickled,
+    type_token,
+    with_provider,
+)
+from support.programs import root_program
 
-_INVALID = grpc.StatusCode.INVALID_ARGUMENT
+#: Inputs the resource classes wrap as secrets, and the outputs they mark secret (``resources/secret_key.py``,
+#: ``resources/certificate.py``): what the SDK would send for a program of these declarations.
+SECRET_INPUTS = frozenset({"value", "pfx", "password"})
+SECRET_OUTPUTS = ("value", "value_fingerprint", "pfx", "password")
 
 
 @dataclass(frozen=True)
@@ -47,13 +51,28 @@ class Declared:
 
 @dataclass
 class Stack:
-    """A stack's checkpoint: resources by name (creation order) and the condemned ones awaiting their delete."""
+    """One stack's checkpoint (the engine's), seen as resources by name and the condemned ones (``delete: true``)."""
 
-    resources: dict[str, State] = field(default_factory=dict)
-    condemned: list[State] = field(default_factory=list)
+    checkpoint: Checkpoint = field(default_factory=Checkpoint)
 
-    def all(self) -> list[State]:
+    @property
+    def resources(self) -> dict[str, ResourceState]:
+        return {r.name: r for r in self.checkpoint.resources if not r.delete and r.type != DEFAULT_PROVIDER_URN_TYPE}
+
+    @property
+    def condemned(self) -> list[ResourceState]:
+        return [r for r in self.checkpoint.resources if r.delete]
+
+    def all(self) -> list[ResourceState]:
         return [*self.resources.values(), *self.condemned]
+
+
+class RunFailed(Exception):
+    """What stopped a run: ``details`` is the text the CLI would print (the provider's error among it)."""
+
+    def __init__(self, details: str) -> None:
+        super().__init__(details)
+        self.details = details
 
 
 @dataclass
@@ -61,39 +80,69 @@ class Run:
     """What a run did: the operation per resource name, and the error that stopped it (None: it succeeded)."""
 
     ops: dict[str, str] = field(default_factory=dict)
-    error: ProviderError | None = None
+    error: RunFailed | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
 
-#: How ``pulumi stack export`` shows a secret value (``sdk/go/common/resource/sig``): never the value itself.
-_SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "AAABAK..."}
+#: A resource's first step names what happened to it; a replace's deferred delete does not hide its replace.
+_OPS = {"create-replacement": "replace", "delete-replaced": "delete", "refresh-deleted": "refresh"}
+
+
+def _run(result: Result) -> Run:
+    run = Run()
+    for op, urn, type_ in result.steps:
+        if type_ != DEFAULT_PROVIDER_URN_TYPE:
+            run.ops.setdefault(urn.rsplit("::", 1)[-1], _OPS.get(op, op))
+    if result.errors:
+        run.error = RunFailed("; ".join(result.errors))
+    return run
 
 
 def stack_export(stack: Stack, pending_creates: Sequence[Declared] = ()) -> dict[str, Any]:
-    """The JSON of ``pulumi stack export`` (deployment version 3) for ``stack``: what ``b2c-keys untracked`` reads."""
-
-    def resource(state: State, *, delete: bool = False) -> dict[str, Any]:
-        outputs = {k: (_SECRET_SIG if k in state.secret_outputs else v) for k, v in state.outputs.items()}
-        shown: dict[str, Any] = {"urn": state.urn, "custom": True, "type": state.type, "id": state.id}
-        shown.update(inputs={k: (_SECRET_SIG if k == "value" else v) for k, v in state.inputs.items()}, outputs=outputs)
-        return {**shown, "delete": True} if delete else shown
-
+    """The engine's ``pulumi stack export`` JSON for ``stack``, plus creates a killed run left pending (with the
+    inputs Pulumi records in ``pending_operations``, which the in-memory checkpoint of a finished run never has)."""
+    document = stack.checkpoint.to_json()
     pending = [
-        {
-            "resource": {
-                "urn": urn(type_token(d.provider), d.name),
-                "type": type_token(d.provider),
-                "inputs": dict(d.news),
-            },
-            "type": "creating",
-        }
+        {"resource": {"urn": _urn(d), "type": type_token(d.provider), "inputs": dict(d.news)}, "type": "creating"}
         for d in pending_creates
     ]
-    resources = [resource(s) for s in stack.resources.values()] + [resource(s, delete=True) for s in stack.condemned]
-    return {"version": 3, "deployment": {"resources": resources, "pending_operations": pending}}
+    if pending:
+        document["deployment"].setdefault("pending_operations", []).extend(pending)
+    return document
+
+
+_STACK, _PROJECT = "dev", "b2c-stateful"
+
+
+def _urn(declared: Declared) -> str:
+    return new_urn(_STACK, _PROJECT, "", type_token(declared.provider), declared.name)
+
+
+def registrations(program: Sequence[Declared]) -> list[Registration]:
+    """The registrations the SDK would send for ``program``; each depends on those before it (a key on its set)."""
+    regs: list[Registration] = []
+    for declared in program:
+        news = dict(declared.news)
+        regs.append(
+            Registration(
+                urn=_urn(declared),
+                type=type_token(declared.provider),
+                name=declared.name,
+                custom=True,
+                parent="",
+                inputs=with_provider(news, pickled(declared.provider)),
+                secret_inputs=SECRET_INPUTS & news.keys(),
+                dependencies=[r.urn for r in regs],
+                protect=False,
+                additional_secret_outputs=SECRET_OUTPUTS,
+                delete_before_replace=False,
+                ignore_changes=(),
+            )
+        )
+    return regs
 
 
 class TestClock:
@@ -113,7 +162,7 @@ class TestClock:
 
 
 class Engine:
-    """Runs commands for stacks against one emulator; every command starts its own provider host(s)."""
+    """Commands for any number of stacks against one emulator: the one engine, its checkpoint swapped per stack."""
 
     def __init__(
         self,
@@ -126,130 +175,59 @@ class Engine:
         self.emulator = emulator
         self.clock = clock
         self.preview_first = preview_first
-        #: Stack config beyond the emulator's (e.g. a short ``b2c:retryTimeout`` so a fault gives up quickly).
-        self.config = dict(config or {})
-        self.hosts_started = 0
+        env = {k: v for k, v in os.environ.items() if not k.startswith(CREDENTIAL_ENV_PREFIXES)}
+        env[TEST_CLOCK_ENV] = str(clock.path)
+        project = root_program(clock.path.parent / _PROJECT, "", name=_PROJECT)
+        self._engine = StackEngine(project, _STACK, environ=env)
+        # Stack config beyond the emulator's (e.g. a short ``b2c:retryTimeout`` so a fault gives up quickly).
+        for key, value in {**emulator_config(emulator), **(config or {})}.items():
+            self._engine.set_config(key, value, secret=key in SECRET_CONFIG_KEYS)
         #: Everything the hosts printed (stdout and stderr), for secret scans.
         self.host_output = ""
 
     @contextmanager
-    def host(self) -> Iterator[ProviderHost]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(CREDENTIAL_ENV_PREFIXES)}
-        env[TEST_CLOCK_ENV] = str(self.clock.path)
-        host = ProviderHost(env=env).start()
-        self.hosts_started += 1
+    def _on(self, stack: Stack, program: Sequence[Declared] = ()) -> Iterator[list[Result]]:
+        """The engine on ``stack``'s checkpoint; the checkpoint it leaves goes back to ``stack``."""
+        self._engine.checkpoint = stack.checkpoint
+        self._engine.program = lambda: registrations(program)
+        results: list[Result] = []
         try:
-            host.configure({**emulator_config(self.emulator), **self.config}, secrets=SECRET_CONFIG_KEYS)
-            yield host
+            yield results
         finally:
-            host.close()
-            self.host_output += host.output.text
+            stack.checkpoint = self._engine.checkpoint
+            self.host_output += "".join(r.output for r in results)
 
-    # --- commands -----------------------------------------------------------------------------------------------
+    def _command(self, stack: Stack, program: Sequence[Declared], command: str) -> Run:
+        with self._on(stack, program) as results:
+            try:
+                if command == "preview":
+                    result = self._engine.preview()
+                elif command == "up":
+                    result = self._engine.up(skip_preview=not self.preview_first)
+                    if result.preview is not None:
+                        results.append(result.preview)
+                elif command == "refresh":
+                    result = self._engine.refresh()
+                else:
+                    result = self._engine.destroy(skip_preview=True)
+            except DeploymentFailed as failed:
+                result = failed.result
+            results.append(result)
+        return _run(result)
 
     def preview(self, stack: Stack, program: Sequence[Declared]) -> dict[str, str]:
         """The operation each resource would get (``create``, ``same``, ``update``, ``replace``; ``delete``)."""
-        with self.host() as host:
-            return self._plan(host, stack, program)
+        run = self._command(stack, program, "preview")
+        if run.error is not None:
+            raise run.error
+        return run.ops
 
     def up(self, stack: Stack, program: Sequence[Declared]) -> Run:
         """``pulumi up --yes``: the preview (its failure stops the run), then the update. Changes ``stack``."""
-        if self.preview_first:
-            try:
-                self.preview(stack, program)
-            except ProviderError as error:
-                return Run(error=error)
-        run = Run()
-        with self.host() as host:
-            try:
-                self._update(host, stack, program, run)
-            except ProviderError as error:
-                run.error = error
-                return run
-            self._delete_condemned(host, stack, run)
-        return run
+        return self._command(stack, program, "up")
 
     def refresh(self, stack: Stack) -> Run:
-        run = Run()
-        with self.host() as host:
-            for name, state in list(stack.resources.items()):
-                try:
-                    fresh = host.read(state)
-                except ProviderError as error:
-                    run.error = run.error or error
-                    continue
-                run.ops[name] = "refresh"
-                if fresh is None:
-                    del stack.resources[name]
-                else:
-                    stack.resources[name] = fresh
-        return run
+        return self._command(stack, (), "refresh")
 
     def destroy(self, stack: Stack) -> Run:
-        run = Run()
-        with self.host() as host:
-            stack.condemned.extend(stack.resources.values())  # deleted in reverse: keys before their set
-            stack.resources.clear()
-            self._delete_condemned(host, stack, run)
-        return run
-
-    # --- steps --------------------------------------------------------------------------------------------------
-
-    def _plan(self, host: ProviderHost, stack: Stack, program: Sequence[Declared]) -> dict[str, str]:
-        ops: dict[str, str] = {}
-        for declared in program:
-            prior = stack.resources.get(declared.name)
-            checked = host.check(declared.provider, declared.name, prior.inputs if prior else {}, declared.news)
-            if checked.failures:
-                raise ProviderError("Check", _INVALID, "; ".join(f"{p}: {r}" for p, r in checked.failures))
-            if prior is None:
-                ops[declared.name] = "create"
-                continue
-            diff = host.diff(prior, checked.inputs)
-            ops[declared.name] = "replace" if diff.replaces else "update" if diff.changes != "none" else "same"
-            if diff.replaces:
-                host.check(declared.provider, declared.name, {}, declared.news)  # the second Check, olds = {}
-        declared_names = {d.name for d in program}
-        for name in stack.resources:
-            if name not in declared_names:
-                ops[name] = "delete"
-        return ops
-
-    def _update(self, host: ProviderHost, stack: Stack, program: Sequence[Declared], run: Run) -> None:
-        for declared in program:
-            prior = stack.resources.get(declared.name)
-            checked = host.check(declared.provider, declared.name, prior.inputs if prior else {}, declared.news)
-            if checked.failures:
-                raise ProviderError("Check", _INVALID, "; ".join(f"{p}: {r}" for p, r in checked.failures))
-            if prior is None:
-                created = host.create(type_token(declared.provider), declared.name, checked.inputs)
-                stack.resources[declared.name] = created
-                run.ops[declared.name] = "create"
-                continue
-            diff = host.diff(prior, checked.inputs)
-            if diff.replaces:
-                second = host.check(declared.provider, declared.name, {}, declared.news)
-                new = host.create(prior.type, declared.name, second.inputs)
-                stack.resources[declared.name] = new
-                stack.condemned.append(prior)
-                run.ops[declared.name] = "replace"
-            elif diff.changes != "none":
-                stack.resources[declared.name] = host.update(prior, checked.inputs)
-                run.ops[declared.name] = "update"
-            else:
-                stack.resources[declared.name] = replace(prior, inputs=checked.inputs)
-                run.ops[declared.name] = "same"
-        declared_names = {d.name for d in program}
-        for name in [n for n in stack.resources if n not in declared_names]:
-            stack.condemned.append(stack.resources.pop(name))
-
-    @staticmethod
-    def _delete_condemned(host: ProviderHost, stack: Stack, run: Run) -> None:
-        for state in reversed(list(stack.condemned)):
-            try:
-                host.delete(state)
-            except ProviderError as error:
-                run.error = run.error or error
-                continue
-            stack.condemned.remove(state)
-            run.ops.setdefault(state.name, "delete")
+        return self._command(stack, (), "destroy")

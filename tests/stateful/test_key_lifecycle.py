@@ -1,7 +1,8 @@
 """The model-based proof of issue 11: random sequences of stack commands, tenant changes and faults, checked throughout.
 
-A hypothesis ``RuleBasedStateMachine`` drives two stacks through the program-level engine stand-in
-(``stateful.engine``: real provider hosts over gRPC, the second Check, deferred deletes) against one emulator. Stack
+A hypothesis ``RuleBasedStateMachine`` drives two stacks through the one engine stand-in, ``b2c_policy_keys.testing``
+(real provider hosts over gRPC, the second Check, deferred deletes; ``stateful.engine`` turns the programs into its
+in-process registrations), against one emulator. Stack
 ``a`` declares the key set ``Shared`` and a secret in it; stack ``b`` declares a generated key in the same set. Rules:
 up, rotate (at once, scheduled with a future ``not_before``, or with the same fixed dates), preview, refresh,
 destroy, the clock moving on, an administrator disabling a key or uploading one out of band; half the runs of ``up``

@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 from b2c_policy_keys.testing.checkpoint import DEFAULT_PROVIDER_URN_TYPE, Checkpoint, ResourceState
 from b2c_policy_keys.testing.deployment import Deployment
 from b2c_policy_keys.testing.launcher import provider_host_command
-from b2c_policy_keys.testing.monitor import Diagnostic, ResourceMonitor
+from b2c_policy_keys.testing.monitor import Diagnostic, Registration, ResourceMonitor
 from b2c_policy_keys.testing.passphrase import Crypter
 from b2c_policy_keys.testing.plugin import Provider
 from b2c_policy_keys.testing.project import Project, load_project, load_stack_config
@@ -31,6 +31,10 @@ from b2c_policy_keys.testing.protocol import drain
 
 #: ``pkg/cmd/pulumi/operations/up.go`` ``defaultParallel``: 4 x CPUs.
 DEFAULT_PARALLEL = 4 * (os.cpu_count() or 1)
+
+#: A program run in the test's own process: a fresh list of registrations per run (each ``Registration.done``
+#: answers once), in program order.
+InProcessProgram = Callable[[], Sequence[Registration]]
 
 
 @dataclass
@@ -85,8 +89,12 @@ class Engine:
         environ: Mapping[str, str] | None = None,
         passphrase: str | None = None,
         parallel: int = DEFAULT_PARALLEL,
+        program: InProcessProgram | None = None,
     ) -> None:
         self.project: Project = load_project(Path(project_root))
+        #: When set, ``preview``/``up`` register these instead of running the project's program file: a model test
+        #: that runs hundreds of commands cannot afford a language host per command (the stateful tests).
+        self.program = program
         self.stack = stack
         self.environ = dict(os.environ if environ is None else environ)
         self.passphrase = passphrase
@@ -283,6 +291,9 @@ class Engine:
 
     def _run_program(self, result: Result, deployment: Deployment, dry_run: bool) -> None:
         """The language host's ``Run`` (``pulumi-language-python-exec``): the program file, against our monitor."""
+        if self.program is not None:
+            self._run_in_process(self.program, deployment)
+            return
         monitor = ResourceMonitor(
             stack=self.stack,
             project=self.project.name,
@@ -332,6 +343,18 @@ class Engine:
         finally:
             monitor.stop()
             result.output += "".join(out)
+
+    @staticmethod
+    def _run_in_process(program: InProcessProgram, deployment: Deployment) -> None:
+        """The registrations straight to the deployment, as the monitor's ``RegisterResource`` hands them over; each
+        waits for the one before, as a program awaiting each resource's outputs does. A failed one ends the program
+        (the SDK exits non-zero), so no later one is registered."""
+        for reg in program():
+            deployment.register(reg)
+            if reg.done.exception() is not None:
+                break
+        deployment.stopped.set()
+        deployment.wait()
 
     def _program_python(self) -> str:
         """The language host resolves ``virtualenv`` against the project root (fixed for it in Pulumi 3.3.0)."""
