@@ -7,6 +7,7 @@ service's JSON (see docs: ../shared/reference/graph-policy-keys.md).
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -159,8 +160,25 @@ def parse_moment(value: object) -> int:
     )
 
 
+#: Tests only: the path of a file holding whole seconds to add to the wall clock, the emulator's clock offset
+#: (``POST /_emulator/clock``), so a test passes a not-before without sleeping. A file, read on every call, because
+#: the provider host is another process. Documented in docs/development.md; never set it outside tests.
+TEST_CLOCK_ENV = "B2C_TEST_CLOCK_FILE"
+
+
+def _test_clock_offset() -> int:
+    path = os.environ.get(TEST_CLOCK_ENV)
+    if not path:
+        return 0
+    try:
+        with open(path, encoding="utf-8") as file:
+            return int(file.read().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
 def now_epoch() -> int:
-    return int(datetime.now(tz=UTC).timestamp())
+    return int(datetime.now(tz=UTC).timestamp()) + _test_clock_offset()
 
 
 # --- keys and key sets ---------------------------------------------------------------------------------------

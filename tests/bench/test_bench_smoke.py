@@ -67,9 +67,9 @@ def test_quick_run_reports_every_section_with_minimal_requests(tmp_path: Path) -
     assert set(steps) == {"up", "refresh", "destroy"}
     for step in steps.values():
         assert step["resources"] == 2 * SCALE
-        # One Graph request per resource per step, nothing redundant; a create also reads its set (or whether the
-        # key set exists) just before it writes, what proves a lost answer's key (issue 11).
-        assert step["requests"] == (2 if step["name"] == "up" else 1) * 2 * SCALE
+        # Nothing redundant: a create reads its set (or whether the key set exists) just before it writes, what proves
+        # a lost answer's key, and a key's delete reads its set so it never leaves it dark (issue 11).
+        assert step["requests"] == {"up": 4, "refresh": 2, "destroy": 3}[step["name"]] * SCALE
         assert step["token_requests"] == 1  # one per host process
         assert step["peak_rss_kib"] > 0
 

@@ -51,6 +51,7 @@ def test_every_command_has_help_text_and_takes_debug_anywhere() -> None:
     parser = build_parser()
     commands = dict(_subcommands(parser))
     assert {("list",), ("show",), ("expiring",), ("emulator",)} <= set(commands)
+    assert {("untracked",), ("disable",), ("enable",)} <= set(commands)  # recover_cmd registers three
     assert len(COMMAND_MODULES) <= len(commands)
     for path, (sub, help_line) in commands.items():
         assert help_line, f"{' '.join(path)} has no help text in `b2c-keys --help`"

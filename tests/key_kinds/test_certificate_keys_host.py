@@ -61,7 +61,8 @@ def test_a_new_certificate_rotates_create_before_delete(
     assert plan.diff is not None and plan.diff.replaces == ["certificate"] and not plan.diff.delete_before_replace
     emulator.clear_requests()
     new = host.up(CertificateKeyProvider(), "c", news, old)
-    assert graph_calls(emulator) == ["GET B2C_1A_Saml", "POST uploadCertificate", "PATCH keys_v2"]
+    # Read the set, upload; then the old key's delete: read the set (never leave it dark, issue 11), disable.
+    assert graph_calls(emulator) == ["GET B2C_1A_Saml", "POST uploadCertificate", "GET B2C_1A_Saml", "PATCH keys_v2"]
     live = graph.get_keyset("B2C_1A_Saml")
     assert {k.kid: k.status for k in live.keys} == {old.outputs["kid"]: "disabled", new.outputs["kid"]: "enabled"}
     assert live.active_key().kid == new.outputs["kid"]

@@ -64,7 +64,8 @@ def test_version_bump_rotates_new_key_active_old_disabled(host: ProviderHost, em
     mark = len(host.calls)
     new = host.up(GeneratedKeyProvider(), "k", {"keyset_id": ks.outputs["keyset_id"], "version": 2}, old)
     assert [m for m, _ in host.calls[mark:]] == ["Check", "Diff", "Create", "Delete"]
-    assert graph_calls(emulator) == ["GET B2C_1A_Signing", "POST generateKey", "PATCH keys_v2"]
+    # Read the set, generate; then the old key's delete: read the set (never leave it dark, issue 11), disable.
+    assert graph_calls(emulator) == ["GET B2C_1A_Signing", "POST generateKey", "GET B2C_1A_Signing", "PATCH keys_v2"]
     live = graph.get_keyset("B2C_1A_Signing")
     assert {k.kid: k.status for k in live.keys} == {old.outputs["kid"]: "disabled", new.outputs["kid"]: "enabled"}
     assert live.active_key().kid == new.outputs["kid"]

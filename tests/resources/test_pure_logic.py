@@ -164,7 +164,7 @@ def test_each_replacing_input_replaces_and_enabled_updates_in_place() -> None:
         "value": {"value": "another"},
         "version": {"version": "2"},
         "use": {"use": "enc"},
-        "not_before": {"not_before": FUTURE - 100},
+        "not_before": {"not_before": 1700000000},  # past: the new key is valid at once, so a replace
         "expires_at": {"expires_at": FUTURE + 1},
         "keyset_id": {"keyset_id": "Other"},
     }
@@ -173,6 +173,10 @@ def test_each_replacing_input_replaces_and_enabled_updates_in_place() -> None:
         diff = provider.diff("id", outputs, news)
         assert (diff.changes, diff.replaces, diff.delete_before_replace) == (True, [prop], False), prop
     news = provider.check(first, _secret_inputs(enabled=False)).inputs
+    diff = provider.diff("id", outputs, news)
+    assert (diff.changes, diff.replaces) == (True, [])
+    # A future not-before is a scheduled rotation: an update that keeps the old key until then (issue 11, B01).
+    news = provider.check(first, _secret_inputs(value="another", not_before=FUTURE - 100)).inputs
     diff = provider.diff("id", outputs, news)
     assert (diff.changes, diff.replaces) == (True, [])
 

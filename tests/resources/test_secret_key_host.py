@@ -67,7 +67,8 @@ def test_rotation_uploads_new_active_key_then_disables_old(host: ProviderHost, e
     mark = len(host.calls)
     new = host.up(SecretKeyProvider(), "secret", _secret(keyset, value="second-secret-value"), old)
     assert [m for m, _ in host.calls[mark:]] == ["Check", "Diff", "Create", "Delete"]
-    assert request_summary(emulator) == ["GET keySet", "POST uploadSecret", "PATCH keys_v2"]
+    # The delete reads the set first: it never disables the last valid key while another waits (issue 11, B01).
+    assert request_summary(emulator) == ["GET keySet", "POST uploadSecret", "GET keySet", "PATCH keys_v2"]
 
     live = graph.get_keyset("B2C_1A_ClientSecret")
     assert {k.kid: k.status for k in live.keys} == {old.outputs["kid"]: "disabled", new.outputs["kid"]: "enabled"}
@@ -164,7 +165,7 @@ def test_destroy_disables_the_key(host: ProviderHost, emulator: Emulator, graph:
     state = host.up(SecretKeyProvider(), "s", _secret(keyset))
     emulator.clear_requests()
     host.destroy(state)
-    assert request_summary(emulator) == ["PATCH keys_v2"]
+    assert request_summary(emulator) == ["GET keySet", "PATCH keys_v2"]
     assert graph.get_keyset("B2C_1A_ClientSecret").key(state.outputs["kid"]).status == "disabled"
 
 

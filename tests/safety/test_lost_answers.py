@@ -20,7 +20,9 @@ from support.host import ProviderError, ProviderHost, State
 
 from .conftest import Hosts, fault_taken, wait_until
 
-DATES = {"not_before": "2030-01-01T00:00:00Z", "expires_at": "2031-01-01T00:00:00Z"}
+# A not-before already past: a rotation with these dates kept is a replace (a future one is a scheduled update that
+# keeps the old key enabled until then, tests/safety/test_rotation_scheduled.py).
+DATES = {"not_before": "2024-01-01T00:00:00Z", "expires_at": "2031-01-01T00:00:00Z"}
 UPLOAD = r"/uploadSecret$"
 
 

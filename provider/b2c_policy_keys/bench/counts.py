@@ -2,9 +2,11 @@
 
 Every operation runs through the real provider host. The minimum is the fewest that are safe: a create reads the set
 (or, for a key set, whether it exists) just before it writes, because what was there before is what proves, after a
-lost answer, which key or set the write made (issue 11), so two per create and three per rotation (read, add the new
-key, disable the old one); one per read, in-place update or delete; none for a diff (outputs carry everything diff
-needs); nothing for a key set's update (its flags act on create and delete only).
+lost answer, which key or set the write made (issue 11), so two per create; a key's delete reads the set too, so
+its disable never leaves the set without a valid key while another waits for its not-before, so two per key delete
+and four per rotation (read, add the new key; read, disable the old one; three here, where the old key is disabled
+already); one per read or in-place update; none for a diff (outputs carry everything diff needs); nothing for a key
+set's update (its flags act on create and delete only).
 """
 
 from __future__ import annotations
@@ -148,9 +150,9 @@ def measure_counts(emu: Any) -> tuple[list[Count], int]:
             measure(kind, "diff (no-change preview)", 0, host.preview, provider, "k", news, key)
             disabled = {**news, "enabled": False}
             key = measure(kind, "update (disable)", 1, host.up, provider, "k", disabled, key)
-            rotated = inputs(keyset_id, 2)  # enabled again: add the new key, disable the old one
-            key = measure(kind, "rotation", 3, host.up, provider, "k", rotated, key)
-            measure(kind, "delete", 1, host.delete, key)
+            rotated = inputs(keyset_id, 2)  # enabled again: read, add the new key; read (the old key is disabled)
+            key = measure(kind, "rotation", 3, host.up, provider, "k", rotated, key)  # old key disabled: no PATCH
+            measure(kind, "delete", 2, host.delete, key)
         # The first set purges its .bak on delete (a second request, by request): measure a plain one.
         for keyset in keysets[:-1]:
             host.delete(keyset)

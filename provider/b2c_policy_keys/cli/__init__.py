@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "b2c_policy_keys.cli.expiring_cmd",
     "b2c_policy_keys.cli.emulator_cmd",
     "b2c_policy_keys.cli.conformance_cmd",
+    "b2c_policy_keys.cli.recover_cmd",
 )
 
 EXIT_OK = 0

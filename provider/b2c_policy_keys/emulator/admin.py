@@ -1,4 +1,4 @@
-"""The admin API under ``/_emulator``: health, request log, faults, reset, clients, federation, secret checks.
+"""The admin API under ``/_emulator``: health, request log, faults, reset, clients, federation, secret checks, clock.
 
 No token: it is a test and operator tool, answered to loopback clients only (``routes.py`` enforces that).
 """
@@ -27,6 +27,8 @@ class AdminTarget(Protocol):
     def add_client_from_spec(self, spec: dict[str, Any]) -> dict[str, Any]: ...
     def federated_token(self, subject: str = ..., client_id: str | None = None) -> str: ...
     def secret_matches(self, keyset_id: str, kid: str, value: str) -> bool: ...
+    def clock(self) -> dict[str, int]: ...
+    def advance_clock(self, seconds: object) -> dict[str, int]: ...
 
 
 def admin_handler(target: AdminTarget) -> Callable[[Request], Response]:
@@ -51,6 +53,10 @@ def admin_handler(target: AdminTarget) -> Callable[[Request], Response]:
             if route == "/faults" and method == "DELETE":
                 target.clear_faults()
                 return ok(204)
+            if route == "/clock" and method == "GET":
+                return ok(200, target.clock())
+            if route == "/clock" and method == "POST":
+                return ok(200, target.advance_clock(parse_json_object(request.body).get("advance_s")))
             if route == "/reset" and method == "POST":
                 target.reset()
                 return ok(204)

@@ -9,6 +9,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -137,6 +138,8 @@ class Emulator:
         self.clients = default_registry()
         self.faults = FaultBook()
         self.log = RequestLog()
+        #: Seconds added to the wall clock for not-before, expiry and the active key (tokens keep real time).
+        self.clock_offset_s = 0
         self._temp_dir: Path | None = None
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -199,7 +202,7 @@ class Emulator:
         self.graph_url = self.authority_host = root
         self.admin_url = f"{root}/_emulator"
         self._service = GraphService(
-            self._store, tenant_id=self.tenant_id, graph_url=root, latency_s=self.latency_ms / 1000
+            self._store, tenant_id=self.tenant_id, graph_url=root, latency_s=self.latency_ms / 1000, clock=self.now
         )
         app.service = self._service
         app.authority_host = root
@@ -299,6 +302,20 @@ class Emulator:
 
     def clear_faults(self) -> None:
         self.faults.clear()
+
+    def now(self) -> int:
+        """The tenant's time in epoch seconds: the wall clock plus ``clock_offset_s``."""
+        return int(time.time()) + self.clock_offset_s
+
+    def clock(self) -> dict[str, int]:
+        return {"now": self.now(), "offset_s": self.clock_offset_s}
+
+    def advance_clock(self, seconds: object) -> dict[str, int]:
+        """Move the tenant's time forward (tests pass a not-before without sleeping); never backward."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+            raise ValueError("'advance_s' must be a non-negative integer (seconds)")
+        self.clock_offset_s += seconds
+        return self.clock()
 
     def reset(self) -> None:
         """Empty the tenant (key sets and keys); clients, faults and the request log stay."""

@@ -465,6 +465,9 @@ class KeyProvider(B2CProvider):
     secret_outputs: tuple[str, ...] = ()
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """The key as the service shows it now; a retiring key (a scheduled rotation) that is gone is forgotten."""
+        from b2c_policy_keys.resources._continuity import RETIRE_AT, RETIRING_KID  # local: keeps imports stable
+
         keyset_id, kid = split_key_id(id_, props)
         try:
             keyset = self.client().get_keyset(keyset_id)
@@ -473,22 +476,49 @@ class KeyProvider(B2CProvider):
         key = keyset.key(kid)
         if key is None:
             return ReadResult("", {})
+        outs = {**self.carried(props), **key_outputs(keyset.id, key)}
+        retiring = keyset.key(plain(props.get(RETIRING_KID)) or "")
+        if retiring is None or not retiring.enabled:  # retired already (out of band, or never scheduled)
+            outs.pop(RETIRING_KID, None)
+            outs.pop(RETIRE_AT, None)
         # Inputs stay as they are: secret inputs are not in the outputs, and `enabled` is the wish, not the fact.
-        return ReadResult(id_, {**self.carried(props), **key_outputs(keyset.id, key)})
+        return ReadResult(id_, outs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Only ``enabled`` changes in place (every other input replaces): one PATCH when the status differs."""
+        return UpdateResult(self.update_status(id_, olds, news))
+
+    def update_status(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+        """``olds`` carried with ``enabled`` and ``status`` as ``news`` asks (a PATCH only when the status differs)."""
         keyset_id, kid = split_key_id(id_, olds)
         wanted = status_for(news.get("enabled", True))
         if plain(olds.get("status")) != wanted:
             self.client().set_key_status(keyset_id, kid, wanted)
-        return UpdateResult({**self.carried(olds), "enabled": as_bool(news.get("enabled"), True), "status": wanted})
+        return {**self.carried(olds), "enabled": as_bool(news.get("enabled"), True), "status": wanted}
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        """B2C cannot delete one key: disable it, so it is never active again. Already gone is success."""
+        """B2C cannot delete one key: disable it (and a key it is retiring), so it is never active again.
+
+        Never leaves the set dark while another of its keys is scheduled to take over: that refuses (see
+        ``refuse_to_darken``), and the engine keeps the resource and retries the delete on the next ``up``, which
+        succeeds once the other key is valid. Already gone is success. One read before the writes, under the key
+        set's lock, to tell which keys would still be valid.
+        """
+        from b2c_policy_keys.resources._continuity import RETIRING_KID, refuse_to_darken
+
         keyset_id, kid = split_key_id(id_, props)
-        with suppress(NotFoundError):
-            self.client().set_key_status(keyset_id, kid, "disabled")
+        kids = {k for k in (kid, plain(props.get(RETIRING_KID))) if isinstance(k, str) and k}
+        client = self.client()
+        with keyset_writes(client, keyset_id):
+            try:
+                keyset = client.get_keyset(keyset_id)
+            except NotFoundError:
+                return
+            targets = [k for k in keyset.keys if k.kid in kids and k.enabled]
+            refuse_to_darken(keyset, {k.kid for k in targets}, "deleting this key")
+            for key in targets:
+                with suppress(NotFoundError):
+                    client.set_key_status(keyset.id, key.kid, "disabled")
 
     def carried(self, outputs: Mapping[str, Any]) -> dict[str, Any]:
         """Old outputs carried into new ones: plain values, secrets re-wrapped, ``__provider`` left to the host."""

@@ -1,7 +1,16 @@
-"""KeySet: one B2C policy key set (``trustFramework/keySets``) as a Pulumi dynamic resource."""
+"""KeySet: one B2C policy key set (``trustFramework/keySets``) as a Pulumi dynamic resource.
+
+One identity, the service's (issue 11, B07): a name that differs only in case or in the ``B2C_1A_`` prefix is the same
+set, so diff shows no change and never a replace (whose deferred delete would delete the live set). A set adopted
+under a new resource name is the old resource's set too: the engine then deletes the old resource in the same run and
+host process (or, when that run failed, in the next one), and that delete must leave the set alone: the adopter
+records the set at its create and again at every Diff, in the process that runs the delete.
+"""
 
 from __future__ import annotations
 
+import secrets
+import threading
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,9 +29,29 @@ if TYPE_CHECKING:
 ALREADY_EXISTS_CODE = "AADB2C95028"
 
 _ADOPT_HINT = (
-    "Set adopt_existing=True on this KeySet to manage the existing key set (its keys are kept). "
+    "If another KeySet of this stack manages it (you renamed the resource or changed the name's case), keep one "
+    'resource and rename with `opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name="<old resource name>")])`. '
+    "If nothing in this stack manages it, set adopt_existing=True to manage it (its keys are kept). "
     "`pulumi import` cannot help: Pulumi cannot import dynamic-provider resources."
 )
+
+# Key sets a create of this process adopted -> the adoption's token (also in the adopter's outputs): a delete of the
+# same set in the same run by another resource (the one the adopter was renamed from) must not delete it.
+_adopted: dict[str, str] = {}
+_adopted_lock = threading.Lock()
+#: Output of an adopting create: its token in ``_adopted``.
+ADOPTION = "adoption"
+
+
+def _identity(name: object) -> str:
+    return model.keyset_key(str(c.plain(name)))
+
+
+def _remember_adoption(outputs: dict[str, Any]) -> None:
+    token, keyset_id = c.plain(outputs.get(ADOPTION)), c.plain(outputs.get("keyset_id"))
+    if isinstance(token, str) and isinstance(keyset_id, str):
+        with _adopted_lock:
+            _adopted[_identity(keyset_id)] = token
 
 
 @dataclass(frozen=True)
@@ -62,6 +91,9 @@ class KeySetProvider(c.B2CProvider):
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # An adopter seen again in a later run (its rename's run failed before the engine's deletes) records its set
+        # once more, so the old resource's delete, now in this process, still leaves the set alone.
+        _remember_adoption(olds)
         # olds are the old outputs: compare the id the service gave with the new name, normalised.
         name = c.plain(news.get("name"))
         replaces = [] if not c.is_unknown(name) and c.same_keyset(olds.get("keyset_id"), name) else ["name"]
@@ -89,7 +121,16 @@ class KeySetProvider(c.B2CProvider):
                 if not adopt:
                     raise _already_exists(name, exc) from None
                 keyset = client.get_keyset(name)
-        return CreateResult(keyset.id, self._outputs(keyset, props))
+        return CreateResult(keyset.id, self._created(keyset, props))
+
+    def _created(self, keyset: model.KeySet, props: dict[str, Any]) -> dict[str, Any]:
+        """A create's outputs. With ``adopt_existing`` the set may be another resource's of this run (a rename):
+        record it, so that resource's delete leaves it alone (``delete``)."""
+        outs = self._outputs(keyset, props)
+        if c.as_bool(props.get("adopt_existing"), False):
+            outs[ADOPTION] = secrets.token_hex(8)
+            _remember_adoption(outs)
+        return outs
 
     @staticmethod
     def _after_lost_create(client: GraphClient, name: str, lost: OutcomeUnknownError, adopt: bool) -> model.KeySet:
@@ -117,6 +158,8 @@ class KeySetProvider(c.B2CProvider):
         except NotFoundError:
             return ReadResult("", {})
         outs = self._outputs(keyset, props)
+        if c.plain(props.get(ADOPTION)):
+            outs[ADOPTION] = c.plain(props.get(ADOPTION))
         inputs = {k: outs[k] for k in ("name", "adopt_existing", "purge_backup_on_delete")}
         return ReadResult(keyset.id, outs, inputs)
 
@@ -125,6 +168,11 @@ class KeySetProvider(c.B2CProvider):
         return UpdateResult({**olds, **self._inputs(news)})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """Delete the set (and its backup when asked), unless another resource of this run adopted it."""
+        with _adopted_lock:
+            adopter = _adopted.get(_identity(id_))
+        if adopter is not None and adopter != c.plain(props.get(ADOPTION)):
+            return  # the same set under a new resource name: it lives on there
         client = self.client()
         targets = [id_]
         if c.as_bool(props.get("purge_backup_on_delete"), False):
