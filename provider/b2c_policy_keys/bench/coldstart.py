@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from b2c_policy_keys.bench.engine import EngineHost, host_environment
 from b2c_policy_keys.bench.overhead import bare_session, bare_token
-from b2c_policy_keys.bench.protocol import emulator_config, start_process, stop_process, type_token
+from b2c_policy_keys.testing.host import PROJECT, SECRET_CONFIG_KEYS, STACK, ProviderHost, emulator_config, type_token
+from b2c_policy_keys.testing.protocol import host_environment, start_process, stop_process
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def compile_package() -> None:
 
 def _floor(emu: Any, name: str) -> tuple[float, float]:
     started = time.perf_counter()
-    proc, _port = start_process(host_environment())
+    proc, _port = start_process(host_environment(project=PROJECT, stack=STACK))
     try:
         port_line = time.perf_counter() - started
         with bare_session(emu) as session:
@@ -95,11 +95,11 @@ def _host(emu: Any, name: str) -> HostPhases:
 
     provider = KeySetProvider()
     started = time.perf_counter()
-    host = EngineHost().start()
+    host = ProviderHost(reuse_pickles=True).start()
     try:
-        host.configure(emulator_config(emu))
+        host.configure(emulator_config(emu), SECRET_CONFIG_KEYS)
         configured = time.perf_counter() - started
-        inputs = host.check(provider, "first", {}, {"name": name})
+        inputs = host.checked(provider, "first", {"name": name}).inputs
         checked = time.perf_counter() - started
         host.create(type_token(provider), "first", inputs)
         created = time.perf_counter() - started

@@ -23,8 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from b2c_policy_keys.bench.engine import EngineHost
-from b2c_policy_keys.bench.protocol import emulator_config
+from b2c_policy_keys.testing.host import SECRET_CONFIG_KEYS, ProviderHost, emulator_config
 
 EXPIRES = "2099-12-31T23:59:59Z"
 PFX_PASSWORD = "bench-pfx-Pa55"  # noqa: S105 (protects a throwaway PFX made for this run)
@@ -113,8 +112,8 @@ def measure_counts(emu: Any) -> tuple[list[Count], int]:
         return result
 
     material = _Material()
-    with EngineHost() as host:
-        host.configure(emulator_config(emu))
+    with ProviderHost(reuse_pickles=True) as host:
+        host.configure(emulator_config(emu), SECRET_CONFIG_KEYS)
         ks_news = {"name": "BenchCounts"}
         ks = measure("KeySet", "create", 2, host.up, KeySetProvider(), "ks", ks_news)
         measure("KeySet", "read (refresh)", 1, host.read, ks)

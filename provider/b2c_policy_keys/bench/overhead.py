@@ -15,8 +15,7 @@ from typing import Any
 
 import requests
 
-from b2c_policy_keys.bench.engine import EngineHost
-from b2c_policy_keys.bench.protocol import emulator_config
+from b2c_policy_keys.testing.host import SECRET_CONFIG_KEYS, ProviderHost, emulator_config
 
 SCOPE = "https://graph.microsoft.com/.default"
 
@@ -88,8 +87,8 @@ def measure_overhead(emu: Any, *, reps: int, warmup: int) -> list[Overhead]:
     from b2c_policy_keys.resources.secret_key import SecretKeyProvider
 
     results: list[Overhead] = []
-    with EngineHost() as host, bare_session(emu) as session:
-        host.configure(emulator_config(emu))
+    with ProviderHost(reuse_pickles=True) as host, bare_session(emu) as session:
+        host.configure(emulator_config(emu), SECRET_CONFIG_KEYS)
         host_set = host.up(KeySetProvider(), "host-set", {"name": "BenchOverheadHost"})
         bare_set = host.up(KeySetProvider(), "bare-set", {"name": "BenchOverheadBare"})
         session.headers["Authorization"] = "Bearer " + bare_token(session, emu)
@@ -107,7 +106,7 @@ def measure_overhead(emu: Any, *, reps: int, warmup: int) -> list[Overhead]:
 
         # Create of a secret key (Check is the engine's call before Create and makes no request; timed apart).
         secret = SecretKeyProvider()
-        checked = host.check(secret, "k", {}, {"keyset_id": host_set.id, "value": "bench-overhead-value"})
+        checked = host.checked(secret, "k", {"keyset_id": host_set.id, "value": "bench-overhead-value"}).inputs
 
         def host_create(i: int) -> None:
             host.create("pulumi-python:dynamic/b2c:SecretKey", f"k{i}", checked)

@@ -20,12 +20,12 @@ from b2c_policy_keys.bench.coldstart import (
     measure_imports,
 )
 from b2c_policy_keys.bench.counts import Count, measure_counts
-from b2c_policy_keys.bench.engine import EngineHost
 from b2c_policy_keys.bench.overhead import Overhead, measure_overhead
-from b2c_policy_keys.bench.protocol import emulator_config
+from b2c_policy_keys.bench.proc import peak_rss_kib
 from b2c_policy_keys.bench.report import Report, Section, markdown, print_report
 from b2c_policy_keys.bench.scale import CONCURRENCY, Step, measure_scale
 from b2c_policy_keys.bench.service import EmulatorProcess
+from b2c_policy_keys.testing.host import SECRET_CONFIG_KEYS, ProviderHost, emulator_config
 
 OVERHEAD_GOAL = 1.3
 SCALE_GOAL = 1.25
@@ -292,9 +292,9 @@ def memory_section(baseline_kib: int, steps: list[Step]) -> Section:
 
 
 def baseline_rss_kib(emu: Any) -> int:
-    with EngineHost() as host:
-        host.configure(emulator_config(emu))
-        return host.peak_rss_kib()
+    with ProviderHost() as host:
+        host.configure(emulator_config(emu), SECRET_CONFIG_KEYS)
+        return peak_rss_kib(host.pid)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,9 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     report.preface = (
         "Everything runs on this machine: the provider in the real `python -m pulumi.dynamic` host driven over "
         "gRPC (the scale runs through the engine stand-in `b2c_policy_keys.testing.engine`, running a real program; "
-        "the per-call figures through `b2c_policy_keys/bench/engine.py`), against the Graph emulator in a "
-        "process of its own (`b2c-keys emulator --port 0 --data :memory:`, HTTPS). Timings depend on the machine "
-        "and on what else it runs (see the load averages); request counts do not."
+        "the per-call figures through the same stand-in's host driver `b2c_policy_keys.testing.host.ProviderHost`), "
+        "against the Graph emulator in a process of its own (`b2c-keys emulator --port 0 --data :memory:`, HTTPS). "
+        "Timings depend on the machine and on what else it runs (see the load averages); request counts do not."
     )
     report.sections = [
         counts_section(counts, discoveries),

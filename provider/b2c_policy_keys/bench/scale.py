@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from b2c_policy_keys.bench.counts import graph_requests, token_requests
-from b2c_policy_keys.bench.engine import process_cpu_seconds
 from b2c_policy_keys.bench.overhead import bare_session, bare_token
+from b2c_policy_keys.bench.proc import process_cpu_seconds
 
 CONCURRENCY = 4
 #: Credential variables of the machine, kept out of the engine's environment: the run targets the emulator only.

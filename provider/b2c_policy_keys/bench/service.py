@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from b2c_policy_keys.bench.protocol import stop_process
+from b2c_policy_keys.testing.protocol import stop_process
 
 
 class EmulatorProcess:

@@ -7,7 +7,8 @@ Configure, as the engine does (the host declares ``acceptSecrets: false``).
 
 Low level: ``check``/``diff``/``create``/``read``/``update``/``delete``. Engine level: ``preview``, ``up``, ``refresh``,
 ``destroy`` on a ``State`` (what the engine keeps in the checkpoint for one resource). The host's stdout and stderr are
-captured (``host.output``) for secret scans; ``host.calls`` lists every call made, in order.
+captured (``host.output``) for secret scans; ``host.calls`` lists every call made, in order. The benchmark drives
+this same class: ``port_line_seconds``, ``plugin_info`` (an empty round trip) and ``reuse_pickles`` are for it.
 
 The protocol plumbing this shares with the benchmark's stand-in engine (starting the host, the stub, pickling, URNs,
 Configure arguments, property structs) is ``b2c_policy_keys.testing.protocol``, re-exported here under the same names.
@@ -22,11 +23,13 @@ Configure arguments, property structs) is ``b2c_policy_keys.testing.protocol``, 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import grpc
+from google.protobuf import empty_pb2
 from pulumi.dynamic import ResourceProvider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2
@@ -167,7 +170,11 @@ def urn(type_: str, name: str) -> str:
 class ProviderHost(HostProcess):
     """One provider process, as the engine starts for one ``pulumi up``/``preview``/``refresh``/``destroy``."""
 
-    def __init__(self, *, env: Mapping[str, str] | None = None, cwd: str | None = None) -> None:
+    def __init__(
+        self, *, env: Mapping[str, str] | None = None, cwd: str | None = None, reuse_pickles: bool = False
+    ) -> None:
+        """``reuse_pickles``: pickle each provider class once, not on every call. The real engine gets ``__provider``
+        ready-made from the program, so a benchmark must not time this process pickling it; tests leave it off."""
         super().__init__()
         # With no ``env``, credential variables are left out: tests must prove the Configure path.
         self._env = host_environment(project=PROJECT, stack=STACK, env=env)
@@ -175,11 +182,16 @@ class ProviderHost(HostProcess):
         self.output = Output()
         self.calls: list[tuple[str, str]] = []
         self._lock = threading.Lock()
+        self._pickles: dict[type, str] | None = {} if reuse_pickles else None
+        #: Seconds from starting the process to its port line (the host up and listening), for cold-start figures.
+        self.port_line_seconds = 0.0
 
     # --- process ------------------------------------------------------------------------------------------
 
     def start(self) -> ProviderHost:
+        started = time.perf_counter()
         self._proc, port = start_process(self._env, cwd=self._cwd)
+        self.port_line_seconds = time.perf_counter() - started
         assert self._proc.stdout is not None and self._proc.stderr is not None
         drain(self._proc.stderr, self.output.stderr)
         drain(self._proc.stdout, self.output.stdout)
@@ -195,6 +207,10 @@ class ProviderHost(HostProcess):
             return getattr(self._stub, method)(request, timeout=RPC_TIMEOUT_S)
         except grpc.RpcError as exc:
             raise ProviderError(method, exc.code(), exc.details() or "") from None
+
+    def plugin_info(self) -> str:
+        """GetPluginInfo: a call the host answers without a provider, to time the gRPC round trip alone."""
+        return str(self._call("GetPluginInfo", empty_pb2.Empty()).version)
 
     def configure(self, config: Mapping[str, Any], secrets: Iterable[str] = ()) -> bool:
         """Send the stack config; returns the host's ``acceptSecrets`` (False: the engine unwraps secrets)."""
@@ -246,7 +262,7 @@ class ProviderHost(HostProcess):
         self, provider: ResourceProvider, name: str, news: Mapping[str, Any], prior: State | None = None
     ) -> Plan:
         """``pulumi preview`` for one resource: Check, then Diff when it exists. Never Create/Update/Delete."""
-        checked = self._checked(provider, name, news, prior)
+        checked = self.checked(provider, name, news, prior)
         if prior is None:
             return Plan("create", checked.inputs)
         diff = self.diff(prior, checked.inputs)
@@ -254,7 +270,7 @@ class ProviderHost(HostProcess):
 
     def up(self, provider: ResourceProvider, name: str, news: Mapping[str, Any], prior: State | None = None) -> State:
         """``pulumi up`` for one resource, create-before-delete on replacement, as the engine orders it."""
-        checked = self._checked(provider, name, news, prior)
+        checked = self.checked(provider, name, news, prior)
         if prior is None:
             return self.create(type_token(provider), name, checked.inputs)
         diff = self.diff(prior, checked.inputs)
@@ -277,17 +293,25 @@ class ProviderHost(HostProcess):
     def destroy(self, state: State) -> None:
         self.delete(state)
 
-    def _checked(self, provider: ResourceProvider, name: str, news: Mapping[str, Any], prior: State | None) -> Checked:
+    def checked(
+        self, provider: ResourceProvider, name: str, news: Mapping[str, Any], prior: State | None = None
+    ) -> Checked:
+        """Check as the engine does before every step (olds from ``prior``); failures raise ``CheckFailed``."""
         checked = self.check(provider, name, prior.inputs if prior else {}, news)
         if checked.failures:
             raise CheckFailed(checked.failures)
         return checked
 
-    @staticmethod
-    def _identify(provider: ResourceProvider | str) -> tuple[str, str]:
+    def _identify(self, provider: ResourceProvider | str) -> tuple[str, str]:
         if isinstance(provider, str):  # an already pickled provider (e.g. from old state)
             return "pulumi-python:dynamic/b2c:Unknown", provider
-        return type_token(provider), pickled(provider)
+        if self._pickles is None:
+            return type_token(provider), pickled(provider)
+        with self._lock:
+            pickle = self._pickles.get(type(provider))
+            if pickle is None:
+                pickle = self._pickles[type(provider)] = pickled(provider)
+        return type_token(provider), pickle
 
 
 def _op(diff: Diff) -> str:

@@ -1,8 +1,8 @@
 """The engine's side of the dynamic-provider protocol, the part every stand-in for the Pulumi engine does the same way.
 
-Two drivers start ``python -m pulumi.dynamic`` and speak gRPC to it as the engine does: the benchmark's
-(``b2c_policy_keys.bench.engine``) and the test harness (``b2c_policy_keys.testing.host``). The benchmark runs from an
-installed package, without ``tests/``, so what both do identically lives here, once: starting the host and reading its
+Two drivers start ``python -m pulumi.dynamic`` and speak gRPC to it as the engine does: the program-level engine's
+(``b2c_policy_keys.testing.plugin``) and the engine-level one that tests and the benchmark share
+(``b2c_policy_keys.testing.host``). What both do identically lives here, once: starting the host and reading its
 port line, the channel and stub (``HostProcess``), ``__provider`` pickled as ``pulumi.dynamic.Resource`` pickles it,
 type tokens and URNs, the Configure arguments (namespaced keys, secrets wrapped) and the property structs of every
 request.
