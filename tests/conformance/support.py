@@ -7,6 +7,7 @@ from pathlib import Path
 
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.graph import GraphClient, client_for, resolve_settings
+from b2c_policy_keys.testing.target import emulator_config
 
 HERE = Path(__file__).parent
 COMMITTED = HERE / "emulator-record.json"
@@ -32,15 +33,7 @@ def write_line(emu: Emulator, directory: Path) -> Path:
 
 def graph_client(emu: Emulator) -> GraphClient:
     """The package's client for the emulator's read-write app (HTTPS, msal token)."""
-    config = {
-        "b2c:tenantId": emu.tenant_id,
-        "b2c:clientId": emu.client_id,
-        "b2c:clientSecret": emu.client_secret,
-        "b2c:graphUrl": emu.graph_url,
-        "b2c:authorityHost": emu.authority_host,
-        "b2c:caBundle": str(emu.ca_bundle),
-    }
-    return client_for(resolve_settings(config.get, {}))
+    return client_for(resolve_settings(emulator_config(emu).get, {}))
 
 
 def keyset_ids(emu: Emulator) -> list[str]:

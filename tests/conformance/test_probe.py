@@ -17,6 +17,7 @@ from b2c_policy_keys.conformance.probe import Probe, Step, Target
 from b2c_policy_keys.conformance.script import STEPS
 from b2c_policy_keys.emulator import Emulator
 from b2c_policy_keys.graph import resolve_settings
+from b2c_policy_keys.testing.target import emulator_config
 
 from .support import PREFIX, graph_client, keyset_ids, with_prefix, write_line
 
@@ -198,15 +199,7 @@ def test_a_record_holds_no_secret_token_kid_tenant_or_client_id(emulator: Emulat
 
 
 def _settings(emu: Emulator) -> Any:
-    config = {
-        "b2c:tenantId": emu.tenant_id,
-        "b2c:clientId": emu.client_id,
-        "b2c:clientSecret": emu.client_secret,
-        "b2c:graphUrl": emu.graph_url,
-        "b2c:authorityHost": emu.authority_host,
-        "b2c:caBundle": str(emu.ca_bundle),
-    }
-    return resolve_settings(config.get, {})
+    return resolve_settings(emulator_config(emu).get, {})
 
 
 def test_an_unexpected_error_stops_the_script_but_cleans_up_and_keeps_the_record(emulator: Emulator) -> None:

@@ -11,7 +11,6 @@ program and host processes it started (their rusage once they exit), and the emu
 
 from __future__ import annotations
 
-import os
 import resource
 import sys
 import tempfile
@@ -28,10 +27,9 @@ from typing import Any
 from b2c_policy_keys.bench.counts import graph_requests, token_requests
 from b2c_policy_keys.bench.overhead import bare_session, bare_token
 from b2c_policy_keys.bench.proc import process_cpu_seconds
+from b2c_policy_keys.testing.target import emulator_environ
 
 CONCURRENCY = 4
-#: Credential variables of the machine, kept out of the engine's environment: the run targets the emulator only.
-CREDENTIAL_PREFIXES = ("ARM_", "AZURE_", "B2C_", "IDENTITY_", "MSI_")
 
 #: The benchmark's program. ``pulumi.dynamic.Resource`` serialises its provider with ``serialize_provider``
 #: (``sdk/python/lib/pulumi/dynamic/dynamic.py``), which wraps ``pickle._Pickler._batch_setitems`` in a new sorting
@@ -133,20 +131,6 @@ def emulator_cpu(emu: Any) -> float:
 def _depends(scale: int, first: str, then: str) -> After:
     """Each ``(then, i)`` waits for ``(first, i)``."""
     return {(then, i): [(first, i)] for i in range(scale)}
-
-
-def emulator_environ(emu: Any) -> dict[str, str]:
-    """This process's environment without credentials, plus what ``bin/quickstart --env`` exports for ``emu``."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(CREDENTIAL_PREFIXES)}
-    environ.update(
-        ARM_TENANT_ID=emu.tenant_id,
-        ARM_CLIENT_ID=emu.client_id,
-        ARM_CLIENT_SECRET=emu.client_secret,
-        B2C_GRAPH_URL=emu.graph_url,
-        B2C_AUTHORITY_HOST=emu.authority_host,
-        B2C_CA_BUNDLE=str(emu.ca_bundle),
-    )
-    return environ
 
 
 def write_project(root: Path, scale: int) -> Path:

@@ -7,7 +7,6 @@ def test_up(b2c_engine):
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from b2c_policy_keys.emulator import Emulator
+from b2c_policy_keys.testing.target import CREDENTIAL_ENV_PREFIXES, emulator_config, emulator_environ
 
 if TYPE_CHECKING:  # the engine (grpc, pulumi) is imported when a test asks for it, not when the plugin loads
     from b2c_policy_keys.testing.engine import Engine
 
 #: Variables that would point the provider at a real tenant or credential: left out of the engines' environment.
-CREDENTIAL_PREFIXES = ("ARM_", "AZURE_", "B2C_", "IDENTITY_", "MSI_")
+CREDENTIAL_PREFIXES = CREDENTIAL_ENV_PREFIXES
 
 
 @dataclass(frozen=True)
@@ -35,24 +35,7 @@ class B2CEmulator:
 
 
 def emulator_target(emu: Emulator) -> B2CEmulator:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(CREDENTIAL_PREFIXES)}
-    environ.update(
-        ARM_TENANT_ID=emu.tenant_id,
-        ARM_CLIENT_ID=emu.client_id,
-        ARM_CLIENT_SECRET=emu.client_secret,
-        B2C_GRAPH_URL=emu.graph_url,
-        B2C_AUTHORITY_HOST=emu.authority_host,
-        B2C_CA_BUNDLE=str(emu.ca_bundle),
-    )
-    config = {
-        "b2c:tenantId": emu.tenant_id,
-        "b2c:clientId": emu.client_id,
-        "b2c:clientSecret": emu.client_secret,
-        "b2c:graphUrl": emu.graph_url,
-        "b2c:authorityHost": emu.authority_host,
-        "b2c:caBundle": str(emu.ca_bundle),
-    }
-    return B2CEmulator(emu, environ, config)
+    return B2CEmulator(emu, emulator_environ(emu), emulator_config(emu))
 
 
 @pytest.fixture

@@ -25,6 +25,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime._serialization import _serialize
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from b2c_policy_keys.testing.target import CREDENTIAL_ENV_PREFIXES, emulator_config, emulator_environ
+
 __all__ = [
     "CREDENTIAL_ENV_PREFIXES",
     "PROVIDER_KEY",
@@ -39,6 +41,7 @@ __all__ = [
     "diff_request",
     "drain",
     "emulator_config",
+    "emulator_environ",
     "from_struct",
     "host_environment",
     "pickled",
@@ -59,9 +62,6 @@ PROVIDER_KEY = "__provider"
 RPC_TIMEOUT_S = 120.0
 #: Config keys the engine sends as secrets (``pulumi config set --secret``).
 SECRET_CONFIG_KEYS = frozenset({"b2c:clientSecret", "b2c:clientCertificatePassword"})
-
-# Variables that would let the provider find credentials without Configure: drivers prove the Configure path.
-CREDENTIAL_ENV_PREFIXES = ("ARM_", "AZURE_", "B2C_", "IDENTITY_", "MSI_")
 
 
 class Checkpointed(Protocol):
@@ -230,18 +230,6 @@ def config_struct(config: Mapping[str, Any], secrets: Iterable[str] = ()) -> str
             raise ValueError(f"config key {key!r} must be namespaced, like 'b2c:tenantId'")
         args[key] = wrap_secret(value) if key in secret_keys else value
     return to_struct(args)
-
-
-def emulator_config(emu: Any, *, secret: str | None = None) -> dict[str, str]:
-    """The stack config a user would set to point the provider at an emulator (``pulumi config set b2c:...``)."""
-    return {
-        "b2c:tenantId": emu.tenant_id,
-        "b2c:clientId": emu.client_id,
-        "b2c:clientSecret": secret if secret is not None else emu.client_secret,
-        "b2c:graphUrl": emu.graph_url,
-        "b2c:authorityHost": emu.authority_host,
-        "b2c:caBundle": str(emu.ca_bundle),
-    }
 
 
 # --- requests -----------------------------------------------------------------------------------------------------
