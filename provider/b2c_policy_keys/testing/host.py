@@ -39,11 +39,15 @@ from b2c_policy_keys.testing import protocol
 from b2c_policy_keys.testing.protocol import (
     PROVIDER_KEY,
     RPC_TIMEOUT_S,
+    Checked,
+    DiffResult,
     HostProcess,
     check_request,
+    checked_from,
     config_struct,
     create_request,
     delete_request,
+    diff_from,
     diff_request,
     drain,
     emulator_config,
@@ -110,17 +114,8 @@ class CheckFailed(Exception):
         super().__init__("; ".join(f"{prop}: {reason}" for prop, reason in failures))
 
 
-@dataclass(frozen=True)
-class Checked:
-    inputs: dict[str, Any]
-    failures: list[tuple[str, str]]
-
-
-@dataclass(frozen=True)
-class Diff:
-    changes: str  # "none", "some" or "unknown"
-    replaces: list[str]
-    delete_before_replace: bool
+#: What ``diff`` answers (the name this driver has always used for it).
+Diff = DiffResult
 
 
 @dataclass(frozen=True)
@@ -223,17 +218,10 @@ class ProviderHost(HostProcess):
         self, provider: ResourceProvider | str, name: str, olds: Mapping[str, Any], news: Mapping[str, Any]
     ) -> Checked:
         type_, pickle = self._identify(provider)
-        response = self._call("Check", check_request(urn(type_, name), olds, news, pickle), urn(type_, name))
-        inputs, _ = unwrap(from_struct(response.inputs))
-        return Checked(inputs, [(f.property, f.reason) for f in response.failures])
+        return checked_from(self._call("Check", check_request(urn(type_, name), olds, news, pickle), urn(type_, name)))
 
     def diff(self, state: State, news: Mapping[str, Any]) -> Diff:
-        response = self._call("Diff", diff_request(state, news), state.urn)
-        changes = {
-            provider_pb2.DiffResponse.DIFF_NONE: "none",
-            provider_pb2.DiffResponse.DIFF_SOME: "some",
-        }.get(response.changes, "unknown")
-        return Diff(changes, list(response.replaces), bool(response.deleteBeforeReplace))
+        return diff_from(self._call("Diff", diff_request(state, news), state.urn))
 
     def create(self, type_: str, name: str, inputs: Mapping[str, Any]) -> State:
         response = self._call("Create", create_request(urn(type_, name), inputs), urn(type_, name))
@@ -266,7 +254,7 @@ class ProviderHost(HostProcess):
         if prior is None:
             return Plan("create", checked.inputs)
         diff = self.diff(prior, checked.inputs)
-        return Plan(_op(diff), checked.inputs, diff)
+        return Plan(diff.op, checked.inputs, diff)
 
     def up(self, provider: ResourceProvider, name: str, news: Mapping[str, Any], prior: State | None = None) -> State:
         """``pulumi up`` for one resource, create-before-delete on replacement, as the engine orders it."""
@@ -274,7 +262,7 @@ class ProviderHost(HostProcess):
         if prior is None:
             return self.create(type_token(provider), name, checked.inputs)
         diff = self.diff(prior, checked.inputs)
-        op = _op(diff)
+        op = diff.op
         if op == "same":
             return replace(prior, inputs=checked.inputs)
         if op == "update":
@@ -312,12 +300,6 @@ class ProviderHost(HostProcess):
             if pickle is None:
                 pickle = self._pickles[type(provider)] = pickled(provider)
         return type_token(provider), pickle
-
-
-def _op(diff: Diff) -> str:
-    if diff.replaces:
-        return "replace"
-    return "update" if diff.changes != "none" else "same"
 
 
 def graph_client(emu: Any) -> GraphClient:

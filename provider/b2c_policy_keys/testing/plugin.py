@@ -20,6 +20,10 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from b2c_policy_keys.testing.protocol import (
     RPC_TIMEOUT_S,
+    Checked,
+    DiffResult,
+    checked_from,
+    diff_from,
     drain,
     from_struct,
     stop_process,
@@ -41,26 +45,6 @@ class ProviderCallFailed(Exception):
 
 class HostStartFailed(Exception):
     """The provider host exited before printing its port (a missing virtualenv, a broken install)."""
-
-
-@dataclass(frozen=True)
-class Checked:
-    inputs: dict[str, Any]
-    failures: list[tuple[str, str]]
-
-
-@dataclass(frozen=True)
-class DiffResult:
-    changes: str  # "none", "some" or "unknown"
-    replaces: list[str]
-    delete_before_replace: bool
-
-    @property
-    def op(self) -> str:
-        """``same``, ``update`` or ``replace``: ``step_generator.go`` ``continueStepsFromDiff``."""
-        if self.replaces:
-            return "replace"
-        return "same" if self.changes == "none" else "update"
 
 
 @dataclass(frozen=True)
@@ -131,9 +115,7 @@ class Provider:
 
     def check(self, urn: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Checked:
         request = provider_pb2.CheckRequest(urn=urn, olds=to_struct(olds), news=to_struct(news))
-        response = self._call("Check", request, urn)
-        inputs, _ = unwrap(from_struct(response.inputs))
-        return Checked(inputs, [(f.property, f.reason) for f in response.failures])
+        return checked_from(self._call("Check", request, urn))
 
     def diff(
         self, urn: str, id_: str, old_outputs: Mapping[str, Any], old_inputs: Mapping[str, Any], news: Mapping[str, Any]
@@ -141,12 +123,7 @@ class Provider:
         request = provider_pb2.DiffRequest(
             id=id_, urn=urn, olds=to_struct(old_outputs), news=to_struct(news), old_inputs=to_struct(old_inputs)
         )
-        response = self._call("Diff", request, urn)
-        changes = {
-            provider_pb2.DiffResponse.DIFF_NONE: "none",
-            provider_pb2.DiffResponse.DIFF_SOME: "some",
-        }.get(response.changes, "unknown")
-        return DiffResult(changes, list(response.replaces), bool(response.deleteBeforeReplace))
+        return diff_from(self._call("Diff", request, urn))
 
     def create(self, urn: str, inputs: Mapping[str, Any]) -> Outputs:
         response = self._call("Create", provider_pb2.CreateRequest(urn=urn, properties=to_struct(inputs)), urn)

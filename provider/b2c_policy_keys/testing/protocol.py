@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import IO, Any, Protocol, Self
 
 import grpc
@@ -230,6 +231,48 @@ def config_struct(config: Mapping[str, Any], secrets: Iterable[str] = ()) -> str
             raise ValueError(f"config key {key!r} must be namespaced, like 'b2c:tenantId'")
         args[key] = wrap_secret(value) if key in secret_keys else value
     return to_struct(args)
+
+
+# --- answers ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A Check answer: the checked inputs (secrets unwrapped) and each failure as ``(property, reason)``."""
+
+    inputs: dict[str, Any]
+    failures: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """A Diff answer as the engine reads it."""
+
+    changes: str  # "none", "some" or "unknown"
+    replaces: list[str]
+    delete_before_replace: bool
+
+    @property
+    def op(self) -> str:
+        """``same``, ``update`` or ``replace``: ``step_generator.go`` ``continueStepsFromDiff``."""
+        if self.replaces:
+            return "replace"
+        return "same" if self.changes == "none" else "update"
+
+
+def checked_from(response: Any) -> Checked:
+    """A ``CheckResponse`` as ``Checked``."""
+    inputs, _ = unwrap(from_struct(response.inputs))
+    return Checked(inputs, [(f.property, f.reason) for f in response.failures])
+
+
+def diff_from(response: Any) -> DiffResult:
+    """A ``DiffResponse`` as ``DiffResult`` (``changes`` unset means the provider could not tell: "unknown")."""
+    changes = {
+        provider_pb2.DiffResponse.DIFF_NONE: "none",
+        provider_pb2.DiffResponse.DIFF_SOME: "some",
+    }.get(response.changes, "unknown")
+    return DiffResult(changes, list(response.replaces), bool(response.deleteBeforeReplace))
 
 
 # --- requests -----------------------------------------------------------------------------------------------------

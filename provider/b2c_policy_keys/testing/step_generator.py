@@ -12,7 +12,8 @@ from typing import Any
 
 from b2c_policy_keys.testing.checkpoint import ResourceState
 from b2c_policy_keys.testing.monitor import Registration
-from b2c_policy_keys.testing.plugin import DiffResult, Provider
+from b2c_policy_keys.testing.plugin import Provider
+from b2c_policy_keys.testing.protocol import DiffResult
 from b2c_policy_keys.testing.steps import CreateStep, DeleteStep, SameStep, Step, StepFailed, UpdateStep
 
 DYNAMIC_PREFIX = "pulumi-python:dynamic/"

@@ -16,7 +16,7 @@ PROVIDER_TYPE_PREFIX = "pulumi:providers:"
 
 if TYPE_CHECKING:
     from b2c_policy_keys.testing.deployment import Deployment
-    from b2c_policy_keys.testing.plugin import DiffResult
+    from b2c_policy_keys.testing.protocol import DiffResult
 
 
 class EngineKilled(BaseException):
